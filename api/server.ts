@@ -1,0 +1,58 @@
+// The API process: validated config, one pool, one Temporal client, graceful stop.
+import { loadConfigOrExit } from '../lib/config';
+import { createDb } from '../lib/db';
+import { logger } from '../lib/logger';
+import { createApiMetrics, registerGauge } from '../lib/metrics';
+import { connectClient } from '../lib/temporal';
+import { createSearchIndex, createStorageFromConfig } from '../providers';
+import { createApp } from './app';
+import type { AppDeps } from './deps';
+import { RateLimiter } from './middleware/rateLimit';
+
+export async function buildDeps(): Promise<AppDeps> {
+  const config = loadConfigOrExit();
+  logger.level = config.LOG_LEVEL;
+  const db = createDb(config);
+  const metrics = createApiMetrics();
+  registerGauge(metrics, 'assets_by_status', 'Assets by status', 'status', async () => {
+    const rows = (await db('assets').select('status').count('* as n').groupBy('status')) as Array<{ status: string; n: string }>;
+    return rows.map((r) => ({ label: r.status, value: Number(r.n) }));
+  });
+  return {
+    config,
+    db,
+    temporal: await connectClient(config),
+    storage: createStorageFromConfig(config),
+    search: createSearchIndex(config, db),
+    metrics,
+    logger,
+    rateLimiter: new RateLimiter(config),
+  };
+}
+
+async function main(): Promise<void> {
+  const deps = await buildDeps();
+  const { config } = deps;
+  const server = createApp(deps).listen(config.PORT, config.HOST, () => {
+    logger.info('api listening', { url: `http://${config.HOST}:${config.PORT}` });
+  });
+  const stop = (signal: string) => {
+    logger.info('api stopping', { signal });
+    server.close(async () => {
+      await deps.temporal.connection.close();
+      await deps.db.destroy();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 10000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    logger.error('api failed to start', { err });
+    process.exit(1);
+  });
+}

@@ -1,0 +1,44 @@
+// @ts-check
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.data/', '.tools/', 'test-artifacts/'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-console': 'off',
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: orchestration only.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows do no I/O: move this into an activity.', allowTypeImports: true })),
+          patterns: [
+            {
+              group: ['**/api/**', '**/api', '**/activities/**', '**/activities', '**/providers/**', '**/providers', '**/db/**', '**/db', '**/lib/**', '**/lib'],
+              message: 'Workflows import only @temporalio/workflow, their contracts and activity types.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'Workflows read no environment.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use workflow time (Date is replaced in the sandbox) or an activity.' },
+        { object: 'Math', property: 'random', message: 'Use the SDK’s deterministic uuid4() or an activity.' },
+      ],
+    },
+  },
+);

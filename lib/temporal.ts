@@ -1,0 +1,111 @@
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { readFileSync } from 'node:fs';
+import type { Config } from './config';
+import type { Run } from '../schemas/common';
+
+export type TemporalSettings = Pick<
+  Config,
+  'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_API_KEY' | 'TEMPORAL_UI_URL'
+>;
+
+/** Search attributes every run carries, so operators find it by what the business calls it. */
+export const DOMAIN = defineSearchAttributeKey('Domain', SearchAttributeType.KEYWORD);
+export const BUSINESS_KEY = defineSearchAttributeKey('BusinessKey', SearchAttributeType.KEYWORD);
+
+export const runSearchAttributes = (domain: string, businessKey: string) =>
+  new TypedSearchAttributes([
+    { key: DOMAIN, value: domain },
+    { key: BUSINESS_KEY, value: businessKey },
+  ]);
+
+function connectionOptions(settings: TemporalSettings) {
+  const mtls = settings.TEMPORAL_TLS_CERT && settings.TEMPORAL_TLS_KEY
+    ? { clientCertPair: { crt: readFileSync(settings.TEMPORAL_TLS_CERT), key: readFileSync(settings.TEMPORAL_TLS_KEY) } }
+    : undefined;
+  return {
+    address: settings.TEMPORAL_ADDRESS,
+    tls: mtls ?? (settings.TEMPORAL_API_KEY ? true : undefined),
+    apiKey: settings.TEMPORAL_API_KEY,
+  };
+}
+
+export async function connectClient(settings: TemporalSettings): Promise<Client> {
+  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '10 seconds' });
+  return new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+}
+
+export function connectWorkerConnection(settings: TemporalSettings): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(settings));
+}
+
+/** The Temporal UI link of one run; IDs are path-encoded the way the UI routes them. */
+export function runUiUrl(settings: TemporalSettings, workflowId: string, runId: string): string {
+  const base = settings.TEMPORAL_UI_URL.replace(/\/+$/, '');
+  const ns = encodeURIComponent(settings.TEMPORAL_NAMESPACE);
+  return `${base}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
+}
+
+/** Temporal's status names as the API reports them (`RUNNING` → `Running`, `TIMED_OUT` → `TimedOut`). */
+export function statusName(name: string | undefined): Run['status'] {
+  const known: Record<string, Run['status']> = {
+    RUNNING: 'Running',
+    COMPLETED: 'Completed',
+    FAILED: 'Failed',
+    CANCELLED: 'Canceled',
+    TERMINATED: 'Terminated',
+    TIMED_OUT: 'TimedOut',
+    CONTINUED_AS_NEW: 'ContinuedAsNew',
+  };
+  return known[name ?? ''] ?? 'Unknown';
+}
+
+export async function describeRun(settings: TemporalSettings, handle: WorkflowHandle): Promise<Run> {
+  const d = await handle.describe();
+  return {
+    workflowId: d.workflowId,
+    runId: d.runId,
+    type: d.type,
+    status: statusName(d.status.name),
+    uiUrl: runUiUrl(settings, d.workflowId, d.runId),
+  };
+}
+
+export interface StartRequest<A extends unknown[]> {
+  workflowType: string;
+  workflowId: string;
+  taskQueue: string;
+  args: A;
+  domain: string;
+  businessKey: string;
+  summary: string;
+  /** Start a new run even when a closed one holds this ID (a deliberate re-run). */
+  allowRerun?: boolean;
+}
+
+/**
+ * Starts a run, or answers the run that already holds this business key
+ * (running or closed): a repeated request never starts a second run.
+ */
+export async function startOrGetRun<A extends unknown[]>(
+  client: Client,
+  settings: TemporalSettings,
+  request: StartRequest<A>,
+): Promise<Run> {
+  try {
+    const handle = await client.workflow.start(request.workflowType, {
+      workflowId: request.workflowId,
+      taskQueue: request.taskQueue,
+      args: request.args,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: request.allowRerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+      typedSearchAttributes: runSearchAttributes(request.domain, request.businessKey),
+      staticSummary: request.summary,
+    });
+    return await describeRun(settings, handle);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return describeRun(settings, client.workflow.getHandle(request.workflowId));
+  }
+}

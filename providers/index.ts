@@ -1,0 +1,48 @@
+import type { Config } from '../lib/config';
+import type { Db } from '../lib/db';
+import { createConverter } from './converter';
+import { createPostgresSearchIndex } from './postgresSearch';
+import { createScanner } from './scanner';
+import { createMeilisearchIndex, type SearchIndex } from './search';
+import { createStorage } from './storage';
+
+export function createStorageFromConfig(config: Config) {
+  return createStorage({
+    endpoint: config.S3_ENDPOINT,
+    publicEndpoint: config.S3_PUBLIC_ENDPOINT,
+    region: config.S3_REGION,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+  });
+}
+
+/** Meilisearch when MEILISEARCH_HOST is set, else Postgres full-text search. */
+export function createSearchIndex(config: Config, db: Db): SearchIndex {
+  if (!config.MEILISEARCH_HOST) return createPostgresSearchIndex(db);
+  return createMeilisearchIndex({
+    host: config.MEILISEARCH_HOST,
+    apiKey: config.MEILISEARCH_API_KEY,
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    indexName: 'assets',
+  });
+}
+
+/** Every external system's client, built from the validated configuration. */
+export function createProviders(config: Config, db: Db) {
+  return {
+    storage: createStorageFromConfig(config),
+    converter: createConverter({
+      libreofficeBin: config.LIBREOFFICE_BIN,
+      pdftoppmBin: config.PDFTOPPM_BIN,
+      pdfinfoBin: config.PDFINFO_BIN,
+      pdftotextBin: config.PDFTOTEXT_BIN,
+      timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000,
+    }),
+    scanner: createScanner({ clamdHost: config.CLAMD_HOST, clamdPort: config.CLAMD_PORT, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+    search: createSearchIndex(config, db),
+  };
+}
+
+export type Providers = ReturnType<typeof createProviders>;

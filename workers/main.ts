@@ -1,0 +1,53 @@
+// The worker process: every domain's task queue, one workflow bundle, SDK
+// metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT.
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { loadConfigOrExit } from '../lib/config';
+import { createDb } from '../lib/db';
+import { logger } from '../lib/logger';
+import { connectWorkerConnection } from '../lib/temporal';
+import { createProviders } from '../providers';
+import { installRuntime } from './runtime';
+import { taskQueueWorkers } from './taskQueues';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  logger.level = config.LOG_LEVEL;
+  installRuntime(logger, config.WORKER_METRICS_PORT || undefined);
+
+  const db = createDb(config);
+  const connection = await connectWorkerConnection(config);
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const providers = createProviders(config, db);
+
+  // The SDK runtime shuts every worker down on SIGTERM/SIGINT; in-flight
+  // activities get the grace time to finish before they are cancelled.
+  const workers = await Promise.all(
+    taskQueueWorkers(config, db, providers).map(({ taskQueue, activities }) =>
+      Worker.create({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue,
+        workflowBundle,
+        activities,
+        shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS} seconds`,
+      }),
+    ),
+  );
+  logger.info('worker started', {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueues: workers.map((w) => w.options.taskQueue),
+    metrics: config.WORKER_METRICS_PORT ? `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : 'off',
+  });
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await db.destroy();
+    logger.info('worker stopped');
+  }
+}
+
+main().catch((err: Error) => {
+  logger.error('worker failed', { err });
+  process.exit(1);
+});

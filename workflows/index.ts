@@ -1,0 +1,2 @@
+// Every workflow type the worker registers. Workflows only orchestrate: no I/O here.
+export { assetConversion } from './assetConversion';
