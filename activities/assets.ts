@@ -107,10 +107,12 @@ export function createAssetActivities(deps: AssetActivityDeps) {
     if (head.sizeBytes !== Number(asset.sizeBytes)) {
       throw invalidContent(`size mismatch: declared ${asset.sizeBytes} bytes, uploaded ${head.sizeBytes}`);
     }
-    const { detected, checksum } = await withUploadFile(asset, async (filePath) => ({
-      detected: await converter.detectKind(filePath),
-      checksum: asset.checksumSha256 ? await sha256File(filePath) : null,
-    }));
+    const { detected, checksum } = await whileHeartbeating(() =>
+      withUploadFile(asset, async (filePath) => ({
+        detected: await converter.detectKind(filePath),
+        checksum: asset.checksumSha256 ? await sha256File(filePath) : null,
+      })),
+    );
     if (checksum && checksum !== asset.checksumSha256) throw invalidContent('checksum mismatch');
     if (detected !== asset.kind) {
       throw invalidContent(`content does not match the declared type: declared ${asset.kind}, found ${detected}`);
@@ -121,7 +123,7 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function scanUpload(assetId: string): Promise<ScanResult> {
     const asset = await loadAsset(assetId);
-    const verdict = await withUploadFile(asset, (filePath) => scanner.scan(filePath));
+    const verdict = await whileHeartbeating(() => withUploadFile(asset, (filePath) => scanner.scan(filePath)));
     const scan: ScanResult = { clean: verdict.clean, signature: verdict.signature, engine: verdict.engine, scannedAt: new Date().toISOString() };
     await Asset.query(db).findById(assetId).patch({ scan, updatedAt: new Date() });
     await recordEvent(assetId, 'scanned', scan.clean ? 'clean' : 'infected', { ...scan });
@@ -140,14 +142,16 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function convertAsset(assetId: string): Promise<ConversionOutput> {
     const asset = await loadAsset(assetId);
-    const output = await withUploadFile(asset, async (filePath) => {
-      try {
-        return await convertByKind(asset, filePath);
-      } catch (err) {
-        if (err instanceof ConversionError && !err.retryable) throw invalidContent(err.message);
-        throw err;
-      }
-    });
+    const output = await whileHeartbeating(() =>
+      withUploadFile(asset, async (filePath) => {
+        try {
+          return await convertByKind(asset, filePath);
+        } catch (err) {
+          if (err instanceof ConversionError && !err.retryable) throw invalidContent(err.message);
+          throw err;
+        }
+      }),
+    );
     await recordEvent(assetId, 'converted', 'ok', {
       renditions: output.renditions.map((r) => r.name),
       metadata: output.metadata,
@@ -156,29 +160,27 @@ export function createAssetActivities(deps: AssetActivityDeps) {
   }
 
   async function convertByKind(asset: Asset, filePath: string): Promise<ConversionOutput> {
-    const heartbeat = (stage: string) => Context.current().heartbeat(stage);
+    const control = { signal: Context.current().cancellationSignal };
     switch (asset.kind) {
       case 'pdf':
-        return convertPdf(asset, filePath, heartbeat);
+        return convertPdf(asset, filePath);
       case 'pptx':
       case 'docx': {
-        heartbeat('office-to-pdf');
-        const pdfPath = await converter.officeToPdf(filePath, path.dirname(filePath));
-        const converted = await convertPdf(asset, pdfPath, heartbeat);
+        const pdfPath = await converter.officeToPdf(filePath, path.dirname(filePath), control);
+        const converted = await convertPdf(asset, pdfPath);
         const pdf = await storeRendition(asset.id, 'pdf', 'application/pdf', await readFile(pdfPath), 'document.pdf');
         return { ...converted, renditions: [pdf, ...converted.renditions] };
       }
       case 'epub': {
         const epub = await converter.inspectEpub(await readFile(filePath));
-        await saveSearchText(asset.id, epub.title, [epub.title, ...epub.authors].join(' '));
+        await saveSearchText(asset.id, epub.title, [epub.title ?? '', ...epub.authors].join(' '));
         return {
-          metadata: { title: epub.title, authors: epub.authors, chapterCount: epub.chapterCount, spine: epub.spine },
+          metadata: { title: epub.title ?? undefined, authors: epub.authors, chapterCount: epub.chapterCount, spine: epub.spine },
           renditions: [],
         };
       }
       case 'png':
       case 'jpeg': {
-        heartbeat('images');
         const images = await converter.imageRenditions(await readFile(filePath));
         const renditions: StoredRendition[] = [];
         for (const r of images.renditions) {
@@ -195,12 +197,11 @@ export function createAssetActivities(deps: AssetActivityDeps) {
     }
   }
 
-  async function convertPdf(asset: Asset, pdfPath: string, heartbeat: (stage: string) => void) {
-    heartbeat('pdf-inspect');
-    const { pageCount, text } = await converter.inspectPdf(pdfPath);
+  async function convertPdf(asset: Asset, pdfPath: string) {
+    const control = { signal: Context.current().cancellationSignal };
+    const { pageCount, text } = await converter.inspectPdf(pdfPath, control);
     await saveSearchText(asset.id, null, text);
-    heartbeat('pdf-thumbnail');
-    const thumbnail = await storeRendition(asset.id, 'thumbnail', 'image/png', await converter.pdfThumbnail(pdfPath), 'thumbnail.png');
+    const thumbnail = await storeRendition(asset.id, 'thumbnail', 'image/png', await converter.pdfThumbnail(pdfPath, control), 'thumbnail.png');
     return { metadata: { pageCount }, renditions: [thumbnail] };
   }
 
@@ -267,6 +268,20 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 }
 
 export type AssetActivities = ReturnType<typeof createAssetActivities>;
+
+const HEARTBEAT_EVERY_MS = 5000;
+
+/** Heartbeats while `work` runs, so a dead worker is noticed at the heartbeat timeout, not the start-to-close one. */
+async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 function currentRun(): { workflowId: string; runId: string } {
   const run = Context.current().info.workflowExecution;

@@ -2,7 +2,8 @@
 import { loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
-import { createApiMetrics, registerGauge } from '../lib/metrics';
+import { createApiMetrics } from '../lib/metrics';
+import { registerDomainGauges } from './domainMetrics';
 import { connectClient } from '../lib/temporal';
 import { createSearchIndex, createStorageFromConfig } from '../providers';
 import { createApp } from './app';
@@ -13,11 +14,7 @@ export async function buildDeps(): Promise<AppDeps> {
   const config = loadConfigOrExit();
   logger.level = config.LOG_LEVEL;
   const db = createDb(config);
-  const metrics = createApiMetrics();
-  registerGauge(metrics, 'assets_by_status', 'Assets by status', 'status', async () => {
-    const rows = (await db('assets').select('status').count('* as n').groupBy('status')) as Array<{ status: string; n: string }>;
-    return rows.map((r) => ({ label: r.status, value: Number(r.n) }));
-  });
+  const metrics = registerDomainGauges(createApiMetrics(), db);
   return {
     config,
     db,

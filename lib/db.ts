@@ -1,5 +1,5 @@
 import knex, { type Knex } from 'knex';
-import { Model } from 'objection';
+import { knexSnakeCaseMappers, Model } from 'objection';
 import path from 'node:path';
 
 export type Db = Knex;
@@ -25,6 +25,8 @@ export function knexConfig(settings: DbSettings): Knex.Config {
     acquireConnectionTimeout: 10000,
     migrations: { directory: MIGRATIONS_DIRECTORY, loadExtensions: ['.ts', '.js'], tableName: 'knex_migrations' },
     seeds: { directory: SEEDS_DIRECTORY, loadExtensions: ['.ts', '.js'] },
+    // Columns are snake_case in Postgres and camelCase in code, in models and plain queries alike.
+    ...knexSnakeCaseMappers(),
   };
 }
 

@@ -27,10 +27,13 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+// Rewrites string-keyed fields in place: winston keeps its own state under symbol keys.
 const redactFormat = winston.format((info) => {
-  const { level, message, ...rest } = info;
-  const clean = redact(rest) as Record<string, unknown>;
-  return Object.assign({ level, message: typeof message === 'string' ? redactString(message) : message }, clean) as winston.Logform.TransformableInfo;
+  for (const key of Object.keys(info)) {
+    if (key === 'level') continue;
+    info[key] = SECRET_KEY.test(key) ? '[REDACTED]' : redact(info[key]);
+  }
+  return info;
 });
 
 export const logger = winston.createLogger({

@@ -15,10 +15,10 @@ const bookkeeping = proxyActivities<AssetActivities>({
 });
 
 // Scans and conversions read whole files and run LibreOffice: minutes, not seconds.
-// They heartbeat, so a crashed worker is noticed after 30 s instead of the full timeout.
+// They heartbeat every 5 s, so a crashed worker is noticed after 20 s, not 15 minutes.
 const heavy = proxyActivities<AssetActivities>({
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 

@@ -67,7 +67,7 @@ export class Asset extends BaseModel {
     renditions: {
       relation: BaseModel.HasManyRelation,
       modelClass: AssetRendition,
-      join: { from: 'assets.id', to: 'asset_renditions.asset_id' },
+      join: { from: 'assets.id', to: 'asset_renditions.assetId' },
     },
   });
 

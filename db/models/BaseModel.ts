@@ -1,8 +1,4 @@
-import { Model, snakeCaseMappers } from 'objection';
+import { Model } from 'objection';
 
-/** Columns are snake_case in Postgres and camelCase in code. */
-export class BaseModel extends Model {
-  static get columnNameMappers() {
-    return snakeCaseMappers();
-  }
-}
+/** Base of every model; column names are mapped to camelCase by the knex instance (lib/db.ts). */
+export class BaseModel extends Model {}
