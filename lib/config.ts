@@ -9,18 +9,18 @@ const optional = (description: string) => Type.Optional(Type.String({ minLength:
 const int = (def: number, min: number, max: number, description: string) =>
   Type.Integer({ default: def, minimum: min, maximum: max, description });
 const bool = (def: boolean, description: string) => Type.Boolean({ default: def, description });
+const oneOf = <T extends string>(values: readonly T[], def: T, description: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: values, default: def, description });
 const url = (def: string, description: string) => Type.String({ default: def, pattern: '^https?://', description });
 
 /** The schema of the environment. Its descriptions are the README's configuration table. */
 export const ConfigSchema = Type.Object({
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
-    default: 'development',
-    description: '`production` makes JWT_SECRET and S3 credentials mandatory',
-  }),
-  LOG_LEVEL: Type.Union(['error', 'warn', 'info', 'debug'].map((l) => Type.Literal(l)), {
-    default: 'info',
-    description: 'winston log level',
-  }),
+  NODE_ENV: oneOf(
+    ['development', 'test', 'production'],
+    'development',
+    '`production` refuses the public local defaults of JWT_SECRET, S3_SECRET_ACCESS_KEY and STRIPE_WEBHOOK_SECRET',
+  ),
+  LOG_LEVEL: oneOf(['error', 'warn', 'info', 'debug'], 'info', 'winston log level'),
   HOST: str('127.0.0.1', 'address the API binds to'),
   PORT: int(8080, 0, 65535, 'API port'),
   PUBLIC_API_URL: optional('URL clients use to reach the API (printed by `make up`); default http://HOST:PORT'),
@@ -121,11 +121,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     if (value !== undefined && value !== '') candidate[key] = value;
   }
   if (!validateEnv(candidate)) {
-    const problems = (validateEnv.errors ?? []).map((e) => {
+    const byKey = new Map<string, string>();
+    for (const e of validateEnv.errors ?? []) {
       const key = e.instancePath.replace(/^\//, '') || String(e.params?.missingProperty ?? '(root)');
-      return `${key}: ${e.message ?? 'is invalid'}`;
-    });
-    throw new ConfigError([...new Set(problems)]);
+      const allowed = (e.params as { allowedValues?: string[] }).allowedValues;
+      if (!byKey.has(key)) byKey.set(key, allowed ? `must be one of ${allowed.join(', ')}` : (e.message ?? 'is invalid'));
+    }
+    throw new ConfigError([...byKey].map(([key, message]) => `${key}: ${message}`));
   }
   const config = candidate as Config;
   const problems = crossChecks(config);

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, describeConfig, parseConfig } from '../../lib/config';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration (validated once at boot)', () => {
+  it('works with no environment at all, using the local defaults', () => {
+    const config = parseConfig({});
+    expect(config.PORT).to.equal(8080);
+    expect(config.TEMPORAL_ADDRESS).to.equal('127.0.0.1:7233');
+    expect(config.S3_FORCE_PATH_STYLE).to.equal(true);
+  });
+
+  it('coerces numbers and booleans from text', () => {
+    const config = parseConfig({ PORT: '9090', S3_FORCE_PATH_STYLE: 'false', DRM_DOWNLOAD_LIMIT: '3' });
+    expect(config).to.include({ PORT: 9090, S3_FORCE_PATH_STYLE: false, DRM_DOWNLOAD_LIMIT: 3 });
+  });
+
+  it('names every offending key on its own line', () => {
+    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'chatty', TEMPORAL_UI_URL: 'ftp://x', ASSET_DOWNLOAD_TTL_SECONDS: '7200' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).to.deep.equal(
+      ['ASSET_DOWNLOAD_TTL_SECONDS', 'LOG_LEVEL', 'PORT', 'TEMPORAL_UI_URL'],
+    );
+    expect(problems.every((p) => !p.includes('\n'))).to.equal(true);
+  });
+
+  it('refuses public local defaults for secrets in production', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems.map((p) => p.split(':')[0])).to.include.members(['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET']);
+    expect(problems.join('\n')).not.to.contain('edulure-local');
+  });
+
+  it('requires TLS certificate and key together', () => {
+    expect(problemsOf({ TEMPORAL_TLS_CERT: '/tmp/cert.pem' })).to.have.length(1);
+  });
+
+  it('is documented: the README table lists every variable', () => {
+    const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+    const missing = describeConfig().filter(({ key }) => !readme.includes(`\`${key}\``)).map((c) => c.key);
+    expect(missing).to.deep.equal([]);
+  });
+});
