@@ -9,6 +9,12 @@ const optional = (description: string) => Type.Optional(Type.String({ minLength:
 const int = (def: number, min: number, max: number, description: string) =>
   Type.Integer({ default: def, minimum: min, maximum: max, description });
 const bool = (def: boolean, description: string) => Type.Boolean({ default: def, description });
+const num = (def: number, min: number, max: number, description: string) =>
+  Type.Number({ default: def, minimum: min, maximum: max, description });
+const list = (def: string, description: string) =>
+  Type.String({ default: def, pattern: '^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$', description: `${description} (comma-separated)` });
+const cron = (def: string, description: string) =>
+  Type.String({ default: def, pattern: '^\\S+( \\S+){4,5}$', description: `${description} (cron expression)` });
 const oneOf = <T extends string>(values: readonly T[], def: T, description: string) =>
   Type.Unsafe<T>({ type: 'string', enum: values, default: def, description });
 const url = (def: string, description: string) => Type.String({ default: def, pattern: '^https?://', description });
@@ -75,6 +81,51 @@ export const ConfigSchema = Type.Object({
   STRIPE_SECRET_KEY: str('sk_test_123', 'Stripe secret key (stripe-mock accepts any sk_test_ key)'),
   STRIPE_WEBHOOK_SECRET: str('whsec_local_edulure', 'secret that signs Stripe webhooks'),
 
+  PAYMENTS_ALLOWED_CURRENCIES: list('usd,eur,gbp', 'currencies payments may use, lowercase ISO 4217'),
+  PAYMENTS_TAX_TABLE: str('{"US":0,"GB":0.2,"DE":0.19,"FR":0.2}', 'JSON object: tax region → rate (fraction 0–1)'),
+  PAYMENTS_TAX_INCLUSIVE: bool(false, 'amounts already include tax (true) or tax is added on top (false)'),
+  PAYMENTS_MAX_COUPON_PERCENTAGE: int(50, 0, 100, 'largest discount a coupon may give, in percent'),
+  PAYMENTS_AUTHORIZATION_TTL_HOURS: int(168, 1, 720, 'an uncaptured manual authorization is canceled after this'),
+  PAYMENTS_REPORTING_TIMEZONE: str('UTC', 'IANA time zone of the payments summary report'),
+  BILLING_RECONCILIATION_CRON: cron('0 * * * *', 'when the billing-reconciliation schedule runs'),
+  BILLING_RECONCILIATION_ENABLED: bool(true, 'false pauses the billing-reconciliation schedule'),
+
+  TELEMETRY_INGESTION_ENABLED: bool(true, 'false answers telemetry ingestion with 503'),
+  TELEMETRY_ALLOWED_SOURCES: list('web,backend,worker,mobile', 'event sources accepted'),
+  TELEMETRY_STRICT_SOURCE_ENFORCEMENT: bool(false, 'an unknown source rejects the whole request (422) instead of that event'),
+  TELEMETRY_DEFAULT_SCOPE: str('analytics', 'consent scope of events that name none'),
+  TELEMETRY_CONSENT_HARD_BLOCK: bool(true, 'events without active consent are stored as suppressed and never exported'),
+  TELEMETRY_EXPORT_ENABLED: bool(true, 'false pauses the telemetry-export schedule'),
+  TELEMETRY_EXPORT_CRON: cron('*/10 * * * *', 'when the telemetry-export schedule runs'),
+  TELEMETRY_EXPORT_TIMEZONE: str('UTC', 'IANA time zone of TELEMETRY_EXPORT_CRON'),
+  TELEMETRY_EXPORT_RUN_ON_STARTUP: bool(false, 'trigger one export when the worker starts'),
+  TELEMETRY_EXPORT_BATCH_SIZE: int(5000, 1, 1000000, 'events per exported object'),
+  TELEMETRY_EXPORT_MAX_BATCHES_PER_RUN: int(20, 1, 10000, 'batches one run exports before it continues as new'),
+  TELEMETRY_EXPORT_COMPRESS: bool(true, 'gzip the JSONL exports'),
+  TELEMETRY_EXPORT_PREFIX: Type.String({ default: 'telemetry', pattern: '^[A-Za-z0-9._/-]+$', description: 'key prefix of exports' }),
+  TELEMETRY_LINEAGE_TOOL: str('edulure-flow', 'lineage tool named in each export object\'s metadata'),
+  TELEMETRY_FRESHNESS_INGESTION_THRESHOLD_MINUTES: int(15, 1, 100000, 'ingestion is stale after this long without events'),
+  TELEMETRY_FRESHNESS_EXPORT_THRESHOLD_MINUTES: int(30, 1, 100000, 'export is stale when pending events wait longer than this'),
+
+  RELEASE_REQUIRED_GATES: list('quality,security,observability,compliance,change', 'gates that must pass (or be waived)'),
+  RELEASE_MIN_COVERAGE: num(0.8, 0, 1, 'quality gate: least test coverage (fraction)'),
+  RELEASE_MAX_TEST_FAILURE_RATE: num(0.02, 0, 1, 'quality gate: largest test failure rate (fraction)'),
+  RELEASE_MAX_CRITICAL_VULNERABILITIES: int(0, 0, 100000, 'security gate: most critical vulnerabilities'),
+  RELEASE_MAX_HIGH_VULNERABILITIES: int(3, 0, 100000, 'security gate: most high vulnerabilities'),
+  RELEASE_MAX_OPEN_INCIDENTS: int(0, 0, 100000, 'observability gate: most open incidents'),
+  RELEASE_MAX_ERROR_RATE: num(0.01, 0, 1, 'observability gate: largest error rate (fraction)'),
+  RELEASE_CHANGE_FREEZE_CRON: cron('0 16 * * 5', 'start of each change-freeze window'),
+  RELEASE_CHANGE_FREEZE_DURATION_MINUTES: int(3840, 1, 100000, 'length of each change-freeze window (default Fri 16:00 → Mon 08:00)'),
+  RELEASE_CHANGE_FREEZE_TIMEZONE: str('UTC', 'IANA time zone of RELEASE_CHANGE_FREEZE_CRON'),
+
+  DATA_RETENTION_ENABLED: bool(true, 'false pauses the data-retention schedule'),
+  DATA_RETENTION_CRON: cron('0 3 * * *', 'when the data-retention schedule runs'),
+  DATA_RETENTION_TIMEZONE: str('UTC', 'IANA time zone of DATA_RETENTION_CRON'),
+  DATA_RETENTION_DRY_RUN: bool(false, 'scheduled runs only count and sample'),
+  DATA_RETENTION_BATCH_SIZE: int(1000, 1, 100000, 'rows or objects per retention batch'),
+  DATA_RETENTION_MAX_FAILURES: int(3, 1, 1000, 'consecutive failures before a policy rests'),
+  DATA_RETENTION_FAILURE_BACKOFF_MINUTES: int(60, 1, 100000, 'how long a failing policy rests'),
+
   WORKER_METRICS_PORT: int(9464, 0, 65535, 'Prometheus port of the worker (SDK metrics)'),
   WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600, 'time in-flight activities get to finish on SIGTERM/SIGINT'),
 });
@@ -100,11 +151,41 @@ function crossChecks(config: Config): string[] {
     }
   }
   if (config.JWT_SECRET.length < 16) problems.push('JWT_SECRET: must be at least 16 characters');
+  if (!isTaxTable(config.PAYMENTS_TAX_TABLE)) {
+    problems.push('PAYMENTS_TAX_TABLE: must be a JSON object of region → rate between 0 and 1');
+  }
+  for (const key of ['PAYMENTS_REPORTING_TIMEZONE', 'TELEMETRY_EXPORT_TIMEZONE', 'RELEASE_CHANGE_FREEZE_TIMEZONE', 'DATA_RETENTION_TIMEZONE'] as const) {
+    if (!isTimeZone(config[key])) problems.push(`${key}: must be an IANA time zone such as UTC or Europe/London`);
+  }
   if (Boolean(config.TEMPORAL_TLS_CERT) !== Boolean(config.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
   }
   return problems;
 }
+
+function isTaxTable(value: string): boolean {
+  try {
+    const table = JSON.parse(value) as unknown;
+    return (
+      typeof table === 'object' && table !== null && !Array.isArray(table) &&
+      Object.values(table).every((rate) => typeof rate === 'number' && rate >= 0 && rate <= 1)
+    );
+  } catch {
+    return false;
+  }
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A comma-separated setting as a list. */
+export const listOf = (value: string): string[] => value.split(',').filter(Boolean);
 
 function readDefaults(): Record<string, unknown> {
   return Object.fromEntries(

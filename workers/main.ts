@@ -4,7 +4,8 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
-import { connectWorkerConnection } from '../lib/temporal';
+import { scheduleDefinitions, syncSchedules } from '../lib/schedules';
+import { connectClient, connectWorkerConnection } from '../lib/temporal';
 import { createProviders } from '../providers';
 import { installRuntime } from './runtime';
 import { taskQueueWorkers } from './taskQueues';
@@ -33,7 +34,11 @@ async function main(): Promise<void> {
       }),
     ),
   );
+  const client = await connectClient(config);
+  const schedules = await syncSchedules(client, scheduleDefinitions(config));
+  await client.connection.close();
   logger.info('worker started', {
+    schedules,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueues: workers.map((w) => w.options.taskQueue),
     metrics: config.WORKER_METRICS_PORT ? `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : 'off',
