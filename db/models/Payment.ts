@@ -1,0 +1,159 @@
+import { BaseModel } from './BaseModel';
+import type { AnomalyView, CaptureMethod, CouponView, PaymentStatus, PaymentView, RefundView } from '../../schemas/payments';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const cents = (v: number | string | null) => (v === null ? null : Number(v));
+
+export class Coupon extends BaseModel {
+  static tableName = 'coupons';
+  static idColumn = 'code';
+  code!: string;
+  percentOff!: number | null;
+  amountOffCents!: number | null;
+  currency!: string | null;
+  maxRedemptions!: number | null;
+  timesRedeemed!: number;
+  expiresAt!: Date | null;
+  createdAt!: Date;
+
+  toView(): CouponView {
+    return {
+      code: this.code,
+      percentOff: this.percentOff,
+      amountOffCents: cents(this.amountOffCents),
+      currency: this.currency,
+      maxRedemptions: this.maxRedemptions,
+      timesRedeemed: this.timesRedeemed,
+      expiresAt: iso(this.expiresAt),
+      createdAt: this.createdAt.toISOString(),
+    };
+  }
+}
+
+export class Payment extends BaseModel {
+  static tableName = 'payments';
+  id!: string;
+  customerId!: string;
+  idempotencyKey!: string;
+  requestHash!: string;
+  amountCents!: number;
+  currency!: string;
+  taxCents!: number;
+  discountCents!: number;
+  totalCents!: number;
+  taxRegion!: string | null;
+  couponCode!: string | null;
+  description!: string | null;
+  captureMethod!: CaptureMethod;
+  status!: PaymentStatus;
+  stripePaymentIntentId!: string | null;
+  amountRefundedCents!: number;
+  failureCode!: string | null;
+  failureReason!: string | null;
+  capturedAt!: Date | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+
+  toView(): PaymentView {
+    return {
+      id: this.id,
+      customerId: this.customerId,
+      amountCents: Number(this.amountCents),
+      currency: this.currency,
+      taxCents: Number(this.taxCents),
+      discountCents: Number(this.discountCents),
+      totalCents: Number(this.totalCents),
+      captureMethod: this.captureMethod,
+      status: this.status,
+      stripePaymentIntentId: this.stripePaymentIntentId,
+      amountRefundedCents: Number(this.amountRefundedCents),
+      failureCode: this.failureCode,
+      failureReason: this.failureReason,
+      createdAt: this.createdAt.toISOString(),
+    };
+  }
+}
+
+export class Refund extends BaseModel {
+  static tableName = 'refunds';
+  id!: string;
+  paymentId!: string;
+  idempotencyKey!: string;
+  amountCents!: number;
+  reason!: string | null;
+  status!: 'pending' | 'succeeded' | 'failed';
+  reserved!: boolean;
+  stripeRefundId!: string | null;
+  failureReason!: string | null;
+  requestedBy!: string;
+  succeededAt!: Date | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+
+  toView(): RefundView {
+    return {
+      id: this.id,
+      paymentId: this.paymentId,
+      amountCents: Number(this.amountCents),
+      reason: this.reason,
+      status: this.status,
+      stripeRefundId: this.stripeRefundId,
+      failureReason: this.failureReason,
+      createdAt: this.createdAt.toISOString(),
+    };
+  }
+}
+
+export class LedgerEntry extends BaseModel {
+  static tableName = 'ledger_entries';
+  id!: string;
+  paymentId!: string;
+  refundId!: string | null;
+  entryKey!: string;
+  account!: string;
+  direction!: 'debit' | 'credit';
+  amountCents!: number;
+  currency!: string;
+  createdAt!: Date;
+}
+
+export class StripeEvent extends BaseModel {
+  static tableName = 'stripe_events';
+  static jsonAttributes = ['payload'];
+  id!: string;
+  type!: string;
+  paymentId!: string | null;
+  payload!: Record<string, unknown>;
+  receivedAt!: Date;
+  processedAt!: Date | null;
+}
+
+export class ReconciliationAnomaly extends BaseModel {
+  static tableName = 'reconciliation_anomalies';
+  id!: string;
+  kind!: string;
+  reference!: string;
+  paymentId!: string | null;
+  currency!: string | null;
+  expectedCents!: number | null;
+  actualCents!: number | null;
+  detail!: string;
+  lastRunId!: string | null;
+  firstSeenAt!: Date;
+  lastSeenAt!: Date;
+
+  toView(): AnomalyView {
+    return {
+      id: String(this.id),
+      kind: this.kind,
+      reference: this.reference,
+      paymentId: this.paymentId,
+      currency: this.currency,
+      expectedCents: cents(this.expectedCents),
+      actualCents: cents(this.actualCents),
+      detail: this.detail,
+      firstSeenAt: this.firstSeenAt.toISOString(),
+      lastSeenAt: this.lastSeenAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import Stripe from 'stripe';
+
+export interface StripeSettings {
+  /** Base URL of the Stripe API: stripe-mock locally, a fault-injecting proxy in tests. */
+  apiBase: string;
+  secretKey: string;
+  timeoutMs: number;
+}
+
+export type StripeClient = Stripe;
+
+/**
+ * The official client, pointed at `apiBase`. It never retries by itself: retries
+ * belong to Temporal, which reuses the same idempotency key on every attempt.
+ */
+export function createStripeClient(settings: StripeSettings): StripeClient {
+  const url = new URL(settings.apiBase);
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  return new Stripe(settings.secretKey, {
+    host: url.hostname,
+    port: Number(url.port || (protocol === 'https' ? 443 : 80)),
+    protocol,
+    timeout: settings.timeoutMs,
+    maxNetworkRetries: 0,
+    telemetry: false,
+    appInfo: { name: 'edulure-flow' },
+  });
+}
+
+export const STRIPE_API = 'https://api.stripe.com';
+
+/** Verifies a webhook's signature and timestamp (5 minutes' tolerance) and parses it. */
+export function verifyWebhook(rawBody: Buffer, signature: string, secret: string): Stripe.Event {
+  return Stripe.webhooks.constructEvent(rawBody, signature, secret, 300);
+}
+
+export const isCardError = (err: unknown): err is Stripe.errors.StripeCardError =>
+  err instanceof Stripe.errors.StripeCardError;
+
+/** A request Stripe understood and refused: repeating it cannot help. */
+export const isInvalidRequest = (err: unknown): err is Stripe.errors.StripeInvalidRequestError =>
+  err instanceof Stripe.errors.StripeInvalidRequestError;

@@ -1,0 +1,132 @@
+import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/payments';
+import { applicationFailureOf, causeMessage } from './failures';
+import { BOOKKEEPING, STRIPE_CALLS } from './paymentActivityOptions';
+import {
+  cancelUpdate,
+  captureUpdate,
+  CARD_DECLINED_FAILURE,
+  progressQuery,
+  stripeEventSignal,
+  UPDATE_REJECTED,
+  type PaymentCaptureInput,
+  type PaymentCaptureResult,
+  type PaymentStatus,
+  type StripeEventSignal,
+} from './paymentCapture.contract';
+
+const stripeCalls = proxyActivities<PaymentActivities>(STRIPE_CALLS);
+const bookkeeping = proxyActivities<PaymentActivities>(BOOKKEEPING);
+
+/** Stripe's webhook types and the payment status each one means. */
+const OUTCOMES: Record<string, PaymentStatus> = {
+  'payment_intent.amount_capturable_updated': 'requires_capture',
+  'payment_intent.succeeded': 'succeeded',
+  'payment_intent.payment_failed': 'failed',
+  'payment_intent.canceled': 'canceled',
+};
+
+const PERCENT: Record<PaymentStatus, number> = {
+  pending: 20,
+  requires_capture: 60,
+  succeeded: 100,
+  canceled: 100,
+  failed: 100,
+  partially_refunded: 100,
+  refunded: 100,
+};
+
+export async function paymentCapture(input: PaymentCaptureInput): Promise<PaymentCaptureResult> {
+  const { paymentId } = input;
+  let status: PaymentStatus = 'pending';
+  let detail: string | null = null;
+  let latest = null as StripeEventSignal | null;
+  let captureRequested = false;
+  let cancelRequested = false;
+  const seenEvents = new Set<string>();
+
+  setHandler(progressQuery, () => ({ stage: status, percent: PERCENT[status], detail }));
+  setHandler(stripeEventSignal, (event) => {
+    if (seenEvents.has(event.eventId) || !OUTCOMES[event.type]) return;
+    seenEvents.add(event.eventId);
+    latest = event;
+  });
+  setHandler(
+    captureUpdate,
+    (request) => {
+      captureRequested = true;
+      detail = `capture requested by ${request.requestedBy}`;
+      return status;
+    },
+    { validator: (_request) => refuseUnless(status === 'requires_capture' && !captureRequested && !cancelRequested, status) },
+  );
+  setHandler(
+    cancelUpdate,
+    (request) => {
+      cancelRequested = true;
+      detail = request.reason ?? `canceled by ${request.requestedBy}`;
+      return status;
+    },
+    {
+      validator: (_request) =>
+        refuseUnless((status === 'pending' || status === 'requires_capture') && !captureRequested && !cancelRequested, status),
+    },
+  );
+
+  /** Waits for the next Stripe outcome, a request, or the authorization TTL; false when the TTL passed. */
+  const awaitNext = (until: () => boolean) => condition(until, `${input.authorizationTtlHours} hours`);
+  const outcome = () => (latest ? OUTCOMES[latest.type] : null);
+
+  const settle = async (final: PaymentStatus, failureCode: string | null = null): Promise<PaymentCaptureResult> => {
+    if (final === 'succeeded') await bookkeeping.recordCapture(paymentId);
+    else await bookkeeping.recordPaymentStatus(paymentId, final, { code: failureCode, reason: detail });
+    status = final;
+    return failureCode ? { paymentId, status, failureCode } : { paymentId, status };
+  };
+
+  const cancelAuthorization = async (reason: string) => {
+    detail = detail ?? reason;
+    await stripeCalls.cancelPaymentIntent(paymentId);
+    return settle('canceled');
+  };
+
+  try {
+    await stripeCalls.createPaymentIntent(paymentId);
+
+    // 1. Authorization: Stripe tells us through webhooks; nobody waits forever.
+    if (!(await awaitNext(() => outcome() !== null || cancelRequested))) {
+      return await cancelAuthorization('authorization window expired');
+    }
+    if (cancelRequested) return await cancelAuthorization('canceled on request');
+    if (outcome() !== 'requires_capture') return await settle(outcome() as PaymentStatus, latest?.declineCode ?? null);
+
+    // 2. Manual capture: on request, or the uncaptured authorization is released when the TTL passes.
+    status = 'requires_capture';
+    await bookkeeping.recordPaymentStatus(paymentId, 'requires_capture');
+    const capturedBefore = latest;
+    if (!(await awaitNext(() => captureRequested || cancelRequested || latest !== capturedBefore))) {
+      return await cancelAuthorization('authorization expired uncaptured');
+    }
+    if (cancelRequested) return await cancelAuthorization('canceled on request');
+    if (!captureRequested) return await settle(outcome() as PaymentStatus, latest?.declineCode ?? null);
+
+    // 3. Capture, then Stripe confirms (at once with the real API, by webhook with stripe-mock).
+    const stripeStatus = await stripeCalls.capturePaymentIntent(paymentId);
+    if (stripeStatus === 'succeeded') return await settle('succeeded');
+    await condition(() => outcome() !== 'requires_capture');
+    return await settle(outcome() as PaymentStatus, latest?.declineCode ?? null);
+  } catch (err) {
+    const declined = applicationFailureOf(err, CARD_DECLINED_FAILURE);
+    if (declined) {
+      detail = declined.message;
+      return await settle('failed', String(declined.details?.[0] ?? 'card_declined'));
+    }
+    detail = `payment failed after retries: ${causeMessage(err)}`;
+    await bookkeeping.recordPaymentStatus(paymentId, 'failed', { code: 'processing_error', reason: detail });
+    throw err;
+  }
+}
+
+function refuseUnless(allowed: boolean, status: PaymentStatus): void {
+  if (!allowed) throw new Error(`${UPDATE_REJECTED}: the payment is ${status}`);
+}
