@@ -1,0 +1,128 @@
+// Activities of the release readiness process: they persist what the workflow
+// decided and compute change-freeze overlaps (cron parsing needs a library, so
+// it runs here, never in the workflow). Each write is safe to repeat.
+import { ApplicationFailure } from '@temporalio/activity';
+import { CronExpressionParser } from 'cron-parser';
+import type { Db } from '../lib/db';
+import { ReleaseGateEvaluation, ReleaseRun } from '../db/models/ReleaseRun';
+import {
+  OPEN_RELEASE_STATUSES,
+  type GateState,
+  type RecordedEvaluation,
+  type ReleaseStatus,
+  type ReleaseWarning,
+} from '../schemas/releases';
+
+export interface ChangeFreeze {
+  /** Start of each freeze window (cron expression in `timezone`). */
+  cron: string;
+  timezone: string;
+  durationMinutes: number;
+}
+
+export interface ReleaseActivityDeps {
+  db: Db;
+  changeFreeze: ChangeFreeze;
+}
+
+export interface ChangeWindow {
+  start: string;
+  end: string;
+}
+
+export interface ReleaseStateSnapshot {
+  publicId: string;
+  revision: number;
+  status: ReleaseStatus;
+  readinessScore: number;
+  gates: GateState[];
+  evaluations: RecordedEvaluation[];
+}
+
+/** A window of a year against a per-minute cron would list thousands; the first few say enough. */
+const MAX_FREEZE_WARNINGS = 10;
+
+/** One warning per freeze window (a cron occurrence plus its duration) that overlaps the change window. */
+export function changeFreezeOverlaps(window: ChangeWindow, freeze: ChangeFreeze): ReleaseWarning[] {
+  const start = Date.parse(window.start);
+  const end = Date.parse(window.end);
+  const durationMs = freeze.durationMinutes * 60_000;
+  let occurrences;
+  try {
+    // A freeze overlaps when it starts before the window ends and ends after the window starts.
+    occurrences = CronExpressionParser.parse(freeze.cron, { tz: freeze.timezone, currentDate: new Date(start - durationMs) });
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`RELEASE_CHANGE_FREEZE_CRON cannot be parsed: ${(err as Error).message}`, 'InvalidChangeFreeze');
+  }
+  const warnings: ReleaseWarning[] = [];
+  while (warnings.length < MAX_FREEZE_WARNINGS) {
+    const freezeStart = occurrences.next().getTime();
+    if (freezeStart >= end) break;
+    if (freezeStart + durationMs <= start) continue;
+    const from = new Date(freezeStart).toISOString();
+    const to = new Date(freezeStart + durationMs).toISOString();
+    warnings.push({
+      code: 'CHANGE_FREEZE_OVERLAP',
+      message: `the change window overlaps the change freeze from ${from} to ${to} ("${freeze.cron}" in ${freeze.timezone})`,
+      freezeStart: from,
+      freezeEnd: to,
+    });
+  }
+  return warnings;
+}
+
+export function createReleaseActivities({ db, changeFreeze }: ReleaseActivityDeps) {
+  /** Records the freeze warnings of the run's change window. */
+  async function openRelease(publicId: string, window: ChangeWindow): Promise<ReleaseWarning[]> {
+    const warnings = changeFreezeOverlaps(window, changeFreeze);
+    const updated = await ReleaseRun.query(db)
+      .findById(publicId)
+      .patch({ warnings, updatedAt: new Date() } as Partial<ReleaseRun>);
+    if (updated === 0) throw ApplicationFailure.nonRetryable(`release run ${publicId} does not exist`, 'ReleaseNotFound');
+    return warnings;
+  }
+
+  /**
+   * Appends the evaluations (once each, by their sequence number) and writes the state
+   * they lead to, unless a newer revision was already written by a concurrent update.
+   */
+  async function recordReleaseState(snapshot: ReleaseStateSnapshot): Promise<void> {
+    await db.transaction(async (trx) => {
+      if (snapshot.evaluations.length > 0) {
+        await ReleaseGateEvaluation.query(trx)
+          .insert(snapshot.evaluations.map((e) => ({ ...e, releaseRunId: snapshot.publicId })))
+          .onConflict(['release_run_id', 'seq'])
+          .ignore();
+      }
+      await ReleaseRun.query(trx)
+        .findById(snapshot.publicId)
+        .where('revision', '<', snapshot.revision)
+        .whereIn('status', OPEN_RELEASE_STATUSES)
+        .patch({
+          status: snapshot.status,
+          readinessScore: snapshot.readinessScore,
+          gates: snapshot.gates,
+          revision: snapshot.revision,
+          updatedAt: new Date(),
+        } as Partial<ReleaseRun>);
+    });
+  }
+
+  async function closeRelease(publicId: string, status: 'approved' | 'expired'): Promise<void> {
+    await ReleaseRun.query(db)
+      .findById(publicId)
+      .whereIn('status', OPEN_RELEASE_STATUSES)
+      .patch({ status, closedAt: new Date(), updatedAt: new Date() });
+  }
+
+  async function failRelease(publicId: string, reason: string): Promise<void> {
+    await ReleaseRun.query(db)
+      .findById(publicId)
+      .whereIn('status', OPEN_RELEASE_STATUSES)
+      .patch({ status: 'failed', failureReason: reason, closedAt: new Date(), updatedAt: new Date() });
+  }
+
+  return { openRelease, recordReleaseState, closeRelease, failRelease };
+}
+
+export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;

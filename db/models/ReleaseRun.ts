@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../lib/db';
+import { BaseModel } from './BaseModel';
+import type {
+  ChecklistGate,
+  CreateReleaseBody,
+  EvaluationStatus,
+  GateEvaluation,
+  GateState,
+  ReleaseEvaluationInput,
+  ReleaseMetrics,
+  ReleaseStatus,
+  ReleaseView,
+  ReleaseWarning,
+} from '../../schemas/releases';
+import { releaseEvaluationWorkflowId } from '../../workflows/releaseEvaluation.contract';
+
+export class ReleaseGateEvaluation extends BaseModel {
+  static tableName = 'release_gate_evaluations';
+  static jsonAttributes = ['metrics'];
+
+  id!: string;
+  releaseRunId!: string;
+  seq!: number;
+  gateKey!: string;
+  status!: EvaluationStatus;
+  source!: 'auto' | 'manual';
+  metrics!: ReleaseMetrics | null;
+  notes!: string | null;
+  evidenceUrl!: string | null;
+  actor!: string;
+  createdAt!: Date;
+
+  toView(): GateEvaluation {
+    return {
+      id: String(this.id),
+      status: this.status,
+      source: this.source,
+      metrics: this.metrics,
+      notes: this.notes,
+      evidenceUrl: this.evidenceUrl,
+      actor: this.actor,
+      createdAt: this.createdAt.toISOString(),
+    };
+  }
+}
+
+export class ReleaseRun extends BaseModel {
+  static tableName = 'release_runs';
+  static idColumn = 'publicId';
+  static jsonAttributes = ['owners', 'gates', 'warnings', 'initialMetrics'];
+
+  publicId!: string;
+  version!: string;
+  environment!: string;
+  changeWindowStart!: Date;
+  changeWindowEnd!: Date;
+  owners!: string[];
+  status!: ReleaseStatus;
+  readinessScore!: number;
+  gates!: GateState[];
+  warnings!: ReleaseWarning[];
+  initialMetrics!: ReleaseMetrics | null;
+  revision!: number;
+  workflowId!: string;
+  createdBy!: string;
+  failureReason!: string | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+  closedAt!: Date | null;
+
+  /**
+   * Creates the run of a version in an environment (the business key), or finds the
+   * one that exists: a repeated request never creates a second run.
+   */
+  static async createOrFind(db: Db, body: CreateReleaseBody, checklist: ChecklistGate[], createdBy: string): Promise<ReleaseRun> {
+    const publicId = randomUUID();
+    await db('release_runs')
+      .insert({
+        publicId,
+        version: body.version,
+        environment: body.environment,
+        changeWindowStart: new Date(body.changeWindowStart),
+        changeWindowEnd: new Date(body.changeWindowEnd),
+        owners: JSON.stringify(body.owners ?? []),
+        gates: JSON.stringify(checklist.map((gate) => ({ ...gate, status: 'pending' }))),
+        initialMetrics: body.metrics ? JSON.stringify(body.metrics) : null,
+        workflowId: releaseEvaluationWorkflowId(publicId),
+        createdBy,
+      })
+      .onConflict(['environment', 'version'])
+      .ignore();
+    return ReleaseRun.query(db).findOne({ environment: body.environment, version: body.version }).throwIfNotFound();
+  }
+
+  /** The workflow input, rebuilt from the record alone (so a lost start can be repeated). */
+  workflowInput(): ReleaseEvaluationInput {
+    return {
+      publicId: this.publicId,
+      version: this.version,
+      environment: this.environment,
+      changeWindowStart: this.changeWindowStart.toISOString(),
+      changeWindowEnd: this.changeWindowEnd.toISOString(),
+      ...(this.initialMetrics ? { metrics: this.initialMetrics } : {}),
+      checklist: this.gates.map(({ status: _status, ...gate }) => gate),
+    };
+  }
+
+  toView(evaluations: ReleaseGateEvaluation[]): ReleaseView {
+    return {
+      publicId: this.publicId,
+      version: this.version,
+      environment: this.environment,
+      status: this.status,
+      readinessScore: this.readinessScore,
+      changeWindowStart: this.changeWindowStart.toISOString(),
+      changeWindowEnd: this.changeWindowEnd.toISOString(),
+      owners: this.owners,
+      blockingGates: this.gates.filter((g) => g.required && g.status === 'fail').map((g) => g.key),
+      gates: this.gates.map((gate) => ({
+        ...gate,
+        evaluations: evaluations.filter((e) => e.gateKey === gate.key).map((e) => e.toView()),
+      })),
+      warnings: this.warnings,
+      workflowId: this.workflowId,
+      createdBy: this.createdBy,
+      failureReason: this.failureReason,
+      createdAt: this.createdAt.toISOString(),
+      updatedAt: this.updatedAt.toISOString(),
+      closedAt: this.closedAt ? this.closedAt.toISOString() : null,
+    };
+  }
+}
+
+/** Release views of `runs` with every gate's evaluations, oldest first, in one query. */
+export async function releaseViews(db: Db, runs: ReleaseRun[]): Promise<ReleaseView[]> {
+  if (runs.length === 0) return [];
+  const evaluations = await ReleaseGateEvaluation.query(db)
+    .whereIn('releaseRunId', runs.map((r) => r.publicId))
+    .orderBy('seq', 'asc');
+  return runs.map((run) => run.toView(evaluations.filter((e) => e.releaseRunId === run.publicId)));
+}

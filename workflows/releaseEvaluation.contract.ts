@@ -1,0 +1,34 @@
+// Shared by the API and the workflow: how to find, start, ask and update a release run.
+import { defineUpdate } from '@temporalio/workflow';
+import type {
+  GateEvaluationRequest,
+  ReevaluateRequest,
+  ReleaseEvaluationInput,
+  ReleaseEvaluationResult,
+  ReleaseReadiness,
+} from '../schemas/releases';
+
+export type { GateEvaluationRequest, ReevaluateRequest, ReleaseEvaluationInput, ReleaseEvaluationResult, ReleaseReadiness };
+export { progressQuery, type Progress } from './progress';
+
+export const RELEASE_EVALUATION_WORKFLOW = 'releaseEvaluation';
+export const RELEASES_TASK_QUEUE = 'releases';
+export const RELEASES_DOMAIN = 'releases';
+
+/** `publicId` is the release run's UUID, minted by the API when the run is created. */
+export const releaseEvaluationWorkflowId = (publicId: string): string => `release:${publicId}`;
+
+/** Records one gate evaluation (validated first: a rejected one leaves no trace) and answers the new readiness. */
+export const evaluateGateUpdate = defineUpdate<ReleaseReadiness, [GateEvaluationRequest]>('evaluateGate');
+/** Recomputes readiness; fresh metrics re-evaluate the auto gates. */
+export const reevaluateUpdate = defineUpdate<ReleaseReadiness, [ReevaluateRequest]>('reevaluate');
+
+/** ApplicationFailure types of rejected updates; the API maps each to its status. */
+export const UPDATE_REJECTIONS = {
+  UnknownGate: 404,
+  ReleaseClosed: 409,
+  InvalidEvaluation: 400,
+  MetricsContradictStatus: 422,
+  MetricsIncomplete: 422,
+} as const;
+export type UpdateRejection = keyof typeof UPDATE_REJECTIONS;
