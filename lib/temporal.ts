@@ -54,6 +54,7 @@ export function statusName(name: string | undefined): Run['status'] {
     COMPLETED: 'Completed',
     FAILED: 'Failed',
     CANCELLED: 'Canceled',
+    CANCELED: 'Canceled',
     TERMINATED: 'Terminated',
     TIMED_OUT: 'TimedOut',
     CONTINUED_AS_NEW: 'ContinuedAsNew',

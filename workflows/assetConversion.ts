@@ -1,5 +1,6 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { AssetActivities } from '../activities/assets';
+import { applicationFailureOf, causeMessage } from './failures';
 import {
   INVALID_CONTENT_FAILURE,
   progressQuery,
@@ -56,20 +57,17 @@ export async function assetConversion(input: AssetConversionInput): Promise<Asse
     advance('ready', 100);
     return { assetId, status: 'ready' };
   } catch (err) {
-    const reason = failureReason(err);
+    const reason = isCancellation(err) ? 'canceled on request' : failureReason(err);
     advance('failed', 100, reason);
-    await bookkeeping.failIngestion(assetId, reason);
+    // Recorded even when the run was canceled, so the asset never stays `processing`.
+    await CancellationScope.nonCancellable(() => bookkeeping.failIngestion(assetId, reason));
     if (isInvalidContent(err)) return { assetId, status: 'failed', reason };
     throw err;
   }
 }
 
-function isInvalidContent(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_CONTENT_FAILURE;
-}
+const isInvalidContent = (err: unknown) => applicationFailureOf(err, INVALID_CONTENT_FAILURE) !== null;
 
 function failureReason(err: unknown): string {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return isInvalidContent(err) ? message : `processing failed after retries: ${message}`;
+  return isInvalidContent(err) ? causeMessage(err) : `processing failed after retries: ${causeMessage(err)}`;
 }

@@ -1,0 +1,158 @@
+// Runs as operators and support staff see them: found through Temporal
+// visibility, described, and replayed (reset to the first workflow task, or
+// restarted with the original input).
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import type { Run } from '../schemas/common';
+import type { RunItem } from '../schemas/runs';
+import { BUSINESS_KEY, runUiUrl, statusName, type TemporalSettings } from './temporal';
+
+type RawExecutionInfo = temporal.api.workflow.v1.IWorkflowExecutionInfo;
+const EventType = temporal.api.enums.v1.EventType;
+
+export interface RunFilter {
+  type?: string;
+  status?: string;
+  businessKey?: string;
+  since?: string;
+}
+
+const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
+
+/** A visibility query from already-validated filter values. */
+export function visibilityQuery(filter: RunFilter): string {
+  const clauses: string[] = [];
+  if (filter.type) clauses.push(`WorkflowType = ${quoted(filter.type)}`);
+  if (filter.status) clauses.push(`ExecutionStatus = ${quoted(filter.status)}`);
+  if (filter.businessKey) clauses.push(`BusinessKey = ${quoted(filter.businessKey)}`);
+  if (filter.since) clauses.push(`StartTime >= ${quoted(new Date(filter.since).toISOString())}`);
+  return clauses.join(' AND ');
+}
+
+function statusOf(code: temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined): Run['status'] {
+  const name = temporal.api.enums.v1.WorkflowExecutionStatus[code ?? 0] ?? '';
+  return statusName(name.replace('WORKFLOW_EXECUTION_STATUS_', ''));
+}
+
+export function runItemOf(settings: TemporalSettings, raw: RawExecutionInfo): RunItem {
+  const workflowId = raw.execution?.workflowId ?? '';
+  const runId = raw.execution?.runId ?? '';
+  return {
+    workflowId,
+    runId,
+    type: raw.type?.name ?? 'unknown',
+    status: statusOf(raw.status),
+    businessKey: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(BUSINESS_KEY) ?? null,
+    startedAt: optionalTsToDate(raw.startTime)?.toISOString() ?? null,
+    closedAt: optionalTsToDate(raw.closeTime)?.toISOString() ?? null,
+    uiUrl: runUiUrl(settings, workflowId, runId),
+  };
+}
+
+/** One page of runs, newest first, with Temporal's page token as the cursor. */
+export async function listRuns(client: Client, settings: TemporalSettings, filter: RunFilter, limit: number, cursor?: string) {
+  const response = await client.workflowService.listWorkflowExecutions({
+    namespace: client.options.namespace,
+    query: visibilityQuery(filter),
+    pageSize: limit,
+    nextPageToken: cursor ? Buffer.from(cursor, 'base64url') : undefined,
+  });
+  const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
+  return { items: (response.executions ?? []).map((raw) => runItemOf(settings, raw)), nextCursor: token };
+}
+
+/** Every run matching the filter (bounded), for bulk replays. */
+export async function allRuns(client: Client, settings: TemporalSettings, filter: RunFilter, max = 1000): Promise<RunItem[]> {
+  const runs: RunItem[] = [];
+  let cursor: string | undefined;
+  do {
+    const pageOf = await listRuns(client, settings, filter, 100, cursor);
+    runs.push(...pageOf.items);
+    cursor = pageOf.nextCursor ?? undefined;
+  } while (cursor && runs.length < max);
+  return runs.slice(0, max);
+}
+
+async function historyEvents(client: Client, workflowId: string, runId: string, closeOnly = false) {
+  const events: temporal.api.history.v1.IHistoryEvent[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, runId },
+      nextPageToken,
+      historyEventFilterType: closeOnly
+        ? temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        : undefined,
+    });
+    events.push(...(page.history?.events ?? []));
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return events;
+}
+
+function failureMessage(failure: temporal.api.failure.v1.IFailure | null | undefined): string | null {
+  if (!failure) return null;
+  const cause = failureMessage(failure.cause);
+  return cause ? `${failure.message}: ${cause}` : (failure.message ?? null);
+}
+
+/** A run with why it failed, what it is waiting on, and how long its history is. */
+export async function describeRunDetail(client: Client, settings: TemporalSettings, workflowId: string, runId?: string) {
+  const description = await client.workflow.getHandle(workflowId, runId).describe();
+  const raw = description.raw;
+  const item = runItemOf(settings, raw.workflowExecutionInfo ?? {});
+  let failure: string | null = null;
+  if (item.status !== 'Running') {
+    const [closeEvent] = await historyEvents(client, workflowId, item.runId, true);
+    failure =
+      failureMessage(closeEvent?.workflowExecutionFailedEventAttributes?.failure) ??
+      (closeEvent?.workflowExecutionTimedOutEventAttributes ? 'the run timed out' : null) ??
+      (closeEvent?.workflowExecutionTerminatedEventAttributes?.reason || null);
+  }
+  return {
+    ...item,
+    failure,
+    pendingActivities: (raw.pendingActivities ?? []).map((a) => ({
+      activityType: a.activityType?.name ?? 'unknown',
+      attempt: a.attempt ?? 1,
+      lastFailure: failureMessage(a.lastFailure),
+    })),
+    historyLength: Number(raw.workflowExecutionInfo?.historyLength ?? 0),
+  };
+}
+
+/** Re-runs a closed run from its first workflow task (the WorkflowService reset call). */
+export async function resetRun(client: Client, workflowId: string, runId: string, reason: string): Promise<string> {
+  const events = await historyEvents(client, workflowId, runId);
+  const firstTask = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  if (!firstTask?.eventId) throw new Error(`run ${runId} never completed a workflow task; restart it instead`);
+  const response = await client.workflowService.resetWorkflowExecution({
+    namespace: client.options.namespace,
+    workflowExecution: { workflowId, runId },
+    reason,
+    workflowTaskFinishEventId: firstTask.eventId,
+    requestId: randomUUID(),
+  });
+  return response.runId as string;
+}
+
+/** Starts a fresh run under the same workflow ID with the original input, task queue and search attributes. */
+export async function restartRun(client: Client, workflowId: string, runId: string): Promise<string> {
+  const [started] = await historyEvents(client, workflowId, runId);
+  const attributes = started?.workflowExecutionStartedEventAttributes;
+  if (!attributes?.workflowType?.name || !attributes.taskQueue?.name) throw new Error(`run ${runId} has no start event`);
+  const handle = await client.workflow.start(attributes.workflowType.name, {
+    workflowId,
+    taskQueue: attributes.taskQueue.name,
+    args: (attributes.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)),
+    typedSearchAttributes: decodeTypedSearchAttributes(attributes.searchAttributes?.indexedFields),
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    staticSummary: `restart of run ${runId}`,
+  });
+  return handle.firstExecutionRunId;
+}
