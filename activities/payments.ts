@@ -135,6 +135,25 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
       .patch({ status, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
   }
 
+  /**
+   * A replayed run picks up a payment that failed on infrastructure (not a
+   * decline or a cancel): it is pending again until the run settles it.
+   */
+  async function reopenFailedPayment(paymentId: string): Promise<void> {
+    await Payment.query(db)
+      .findById(paymentId)
+      .where({ status: 'failed', failureCode: 'processing_error' })
+      .patch({ status: 'pending', failureCode: null, failureReason: null, updatedAt: new Date() });
+  }
+
+  /** Likewise a refund that failed on infrastructure still holds its reservation; a replay resumes it. */
+  async function reopenFailedRefund(refundId: string): Promise<void> {
+    await Refund.query(db)
+      .findById(refundId)
+      .where({ status: 'failed', reserved: true })
+      .patch({ status: 'pending', failureReason: null, updatedAt: new Date() });
+  }
+
   /** The capture and its ledger postings land together. */
   async function recordCapture(paymentId: string): Promise<void> {
     await db.transaction(async (trx) => {
@@ -264,6 +283,8 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     capturePaymentIntent,
     cancelPaymentIntent,
     recordPaymentStatus,
+    reopenFailedPayment,
+    reopenFailedRefund,
     recordCapture,
     createStripeRefund,
     recordRefund,

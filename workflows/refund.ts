@@ -1,4 +1,4 @@
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payments';
 import { applicationFailureOf, causeMessage } from './failures';
 import { BOOKKEEPING, STRIPE_CALLS } from './paymentActivityOptions';
@@ -13,6 +13,8 @@ export async function refund(input: RefundInput): Promise<RefundResult> {
   setHandler(progressQuery, () => progress);
 
   try {
+    // Added after the first release: runs started before it carry no marker and skip this step on replay.
+    if (patched('reopen-failed-refund-on-replay')) await bookkeeping.reopenFailedRefund(refundId);
     await stripeCalls.createStripeRefund(refundId);
     progress = { stage: 'recording', percent: 70, detail: null };
     await bookkeeping.recordRefund(refundId);

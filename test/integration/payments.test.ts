@@ -312,7 +312,7 @@ describe('payments (SPEC §4.2)', () => {
       expect((await paymentRow(payment.id)).status).to.equal('succeeded');
     });
 
-    it('exhausted retries mark the payment failed and fail the run, so it can be replayed', async () => {
+    it('exhausted retries mark the payment failed and fail the run; a reset replay then completes it', async () => {
       proxy.inject({ method: 'POST', path: /^\/v1\/payment_intents$/, times: Infinity, respond: stripeOutage });
       const { payment, run } = (await createPayment(api.url)).body;
       const outcome = await withWorker(() => resultOf(run.workflowId).catch((err: unknown) => err));
@@ -320,6 +320,28 @@ describe('payments (SPEC §4.2)', () => {
       expect(await paymentRow(payment.id)).to.include({ status: 'failed', failureCode: 'processing_error' });
       const view = await call(api.url, 'GET', `/api/v1/payments/${payment.id}`, { token: finance() });
       expect(view.body.run.status).to.equal('Failed');
+
+      // Stripe is back: support resets the run, and the payment goes through once.
+      const replay = await call(api.url, 'POST', `/api/v1/runs/${encodeURIComponent(run.workflowId)}/replay`, {
+        token: tokenFor('support'),
+        body: { mode: 'reset', reason: 'Stripe outage over' },
+      });
+      expect(replay.status, JSON.stringify(replay.body)).to.equal(202);
+      const healthy = await startStripeProxy();
+      try {
+        const worker = await paymentsWorkerVia(healthy);
+        const result = await worker.runUntil(async () => {
+          await untilStatus(payment.id, 'pending');
+          await postWebhook(api.url, stripeEvent('payment_intent.succeeded', payment.id));
+          return (await temporalClient()).workflow.getHandle(run.workflowId, replay.body.run.runId).result();
+        });
+        expect(result.status).to.equal('succeeded');
+        expect(healthy.matching('POST', /^\/v1\/payment_intents$/).map((r) => r.idempotencyKey)).to.deep.equal([`${run.workflowId}:create-intent`]);
+      } finally {
+        await healthy.close();
+      }
+      expect(await paymentRow(payment.id)).to.include({ status: 'succeeded', failureCode: null });
+      expect(await ledgerImbalance(payment.id)).to.equal(0);
     });
   });
 
