@@ -1,0 +1,26 @@
+# Edulure Flow: two commands on a fresh clone (SPEC §2).
+#   make up     install what is missing, start the embedded stack, migrate, seed, run the API and a worker
+#   make test   the same set-up in the background, then typecheck, lint, migrate and the whole suite
+# The work is done by scripts/stack.sh (the stack parts) and scripts/dev.sh (what runs on top of them).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help install up test down status
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
+
+install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler
+	@scripts/stack.sh install
+
+up: install ## start the stack, migrate, seed, run the API and a worker in the foreground (Ctrl-C stops all of it)
+	@scripts/dev.sh up
+
+test: install ## start what is missing in the background, typecheck, lint, migrate, run the suite, stop what it started
+	@scripts/dev.sh test
+
+down: ## stop what `make up` (or scripts/stack.sh start) started; nothing else
+	@scripts/stack.sh stop
+
+status: ## which parts answer, and who started them
+	@scripts/stack.sh status

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# `make up` and `make test` (SPEC §2): the embedded stack (scripts/stack.sh) and the platform on top of it.
+#
+#   scripts/dev.sh up     start the stack, migrate, seed, run the API and a worker in the foreground;
+#                         Ctrl-C (or SIGTERM) stops both, then the stack parts this command started
+#   scripts/dev.sh test   start what is missing in the background, then typecheck, lint, migrate and run
+#                         the whole suite against edulure_test / namespace edulure-test; stop what it
+#                         started whatever the result; exit with the tests' status
+#
+# Both expect `scripts/stack.sh install` to have run (the Makefile does that first).
+# shellcheck disable=SC2317 # the cleanup functions run from traps
+set -euo pipefail
+
+# shellcheck source=scripts/stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh" # ROOT, RUN, VENV, load_dotenv, owned_pid, info/warn/die
+cd "$ROOT"
+load_dotenv # like the platform: .env is read, the real environment wins
+
+STARTED="" # file listing the stack parts this invocation started (see `stack.sh start --record`)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+start_stack() {
+  mkdir -p "$RUN" "$LOGS"
+  STARTED=$(mktemp "$RUN/started.XXXXXX")
+  "$ROOT/scripts/stack.sh" start --record "$STARTED"
+}
+
+# Stops the stack parts this invocation started, and nothing else.
+stop_started_parts() {
+  [[ -n $STARTED && -f $STARTED ]] || return 0
+  local parts=()
+  mapfile -t parts <"$STARTED"
+  if ((${#parts[@]})); then
+    info "stopping what this command started: ${parts[*]}"
+    "$ROOT/scripts/stack.sh" stop "${parts[@]}" || warn "could not stop ${parts[*]}"
+  fi
+  rm -f "$STARTED"
+}
+
+# ======================================================================================================
+# make up
+# ======================================================================================================
+api_url() {
+  local host=${HOST:-127.0.0.1}
+  [[ $host == 0.0.0.0 || $host == :: ]] && host=127.0.0.1
+  echo "${PUBLIC_API_URL:-http://$host:${PORT:-8080}}"
+}
+
+# Runs `npm run NAME` in its own session (so a Ctrl-C reaches it only through us, once), output prefixed.
+start_app() {
+  local name=$1
+  setsid npm run "$name" </dev/null > >(
+    trap '' INT TERM # keep printing the app's shutdown logs after a Ctrl-C
+    exec sed -u "s/^/[$name] /"
+  ) 2>&1 &
+  echo "$!" >"$(pidfile "$name")"
+}
+
+app_running() { owned_pid "$1" >/dev/null; }
+
+wait_until_ready() {
+  local url=$1 body started=$SECONDS next_note=$((SECONDS + 30))
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url") == 200 ]]; do
+    app_running api || die "the API exited before $url answered 200 (see its output above)"
+    app_running worker || die "the worker exited during start-up (see its output above)"
+    if ((SECONDS >= next_note)); then
+      body=$(curl -s --max-time 3 "$url" || true)
+      info "still waiting for $url after $((SECONDS - started))s: ${body:-no answer}"
+      next_note=$((SECONDS + 30))
+    fi
+    sleep 1
+  done
+}
+
+print_banner() {
+  local api=$1 ui=${TEMPORAL_UI_URL:-http://127.0.0.1:8233} token
+  token=$(npm run --silent token -- --role admin --sub admin 2>/dev/null | tail -n 1) || token=""
+  [[ -n $token ]] || token="(npm run token failed; try: npm run token -- --role admin --sub admin)"
+  cat <<EOF
+
+  Edulure Flow is up.
+    API           $api   (OpenAPI: $api/api/docs)
+    Temporal UI   $ui
+    Admin token   $token
+
+    curl -s -H "Authorization: Bearer $token" '$api/api/v1/runs?limit=5'
+
+  Ctrl-C stops the API, the worker and the stack parts this command started (make down from elsewhere).
+
+EOF
+}
+
+# Orderly shutdown: the API and worker get SIGTERM once (they drain), then the stack parts we started.
+up_cleanup() {
+  local status=$?
+  trap - EXIT
+  trap '' INT TERM
+  printf '\n'
+  info "shutting down"
+  "$ROOT/scripts/stack.sh" stop api worker || true
+  stop_started_parts
+  exit "$status"
+}
+
+cmd_up() {
+  trap up_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  app_running api && die "an API started by 'make up' is already running (pid $(owned_pid api)); stop it with 'make down'"
+  start_stack
+  step "npm run migrate"
+  npm run migrate
+  step "npm run seed"
+  npm run seed
+  step "API and worker (Ctrl-C stops everything)"
+  start_app api
+  start_app worker
+  local api
+  api=$(api_url)
+  wait_until_ready "$api/ready"
+  print_banner "$api"
+  local status=0
+  wait -n || status=$?
+  if [[ ! -f $(pidfile api) || ! -f $(pidfile worker) ]]; then
+    info "stopped from elsewhere (make down)"
+    exit 0
+  fi
+  app_running api || warn "the API exited (status $status)"
+  app_running worker || warn "the worker exited (status $status)"
+  exit "$((status ? status : 1))"
+}
+
+# ======================================================================================================
+# make test
+# ======================================================================================================
+
+# postgres://u:p@h:5432/app?x -> postgres://u:p@h:5432/app_test?x (the local default when unset).
+test_database_url() {
+  local url=${DATABASE_URL:-}
+  if [[ -z $url ]]; then
+    echo "postgres://edulure:edulure@127.0.0.1:5432/edulure_test"
+  elif [[ $url =~ ^([a-zA-Z][a-zA-Z0-9+.-]*://[^/]+/)([^/?]+)(\?.*)?$ ]]; then
+    local name=${BASH_REMATCH[2]}
+    [[ $name == *_test ]] || name=${name}_test
+    echo "${BASH_REMATCH[1]}$name${BASH_REMATCH[3]}"
+  else
+    die "cannot derive a test database from DATABASE_URL (it names no database): set DATABASE_URL with one"
+  fi
+}
+
+# With a user-set DATABASE_URL the *_test database may not exist yet: create it when the role may.
+ensure_test_database() {
+  local url=${DATABASE_URL:-} test_url=$1 name psql
+  [[ -n $url && $url != "$test_url" ]] || return 0
+  psql=$(command -v psql || echo "$PG_BIN/psql")
+  name=${test_url##*/}
+  name=${name%%\?*}
+  if ! "$psql" -X "$url" -tAc "select 1 from pg_database where datname = '$name'" 2>/dev/null | grep -q 1; then
+    info "creating database $name"
+    "$psql" -X "$url" -qc "create database \"$name\"" || warn "could not create database $name; migrations will tell"
+  fi
+}
+
+test_cleanup() {
+  local status=$?
+  trap - EXIT
+  trap '' INT TERM
+  stop_started_parts
+  exit "$status"
+}
+
+cmd_test() {
+  trap test_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  start_stack
+
+  local test_url
+  test_url=$(test_database_url)
+  ensure_test_database "$test_url"
+  export DATABASE_URL=$test_url TEMPORAL_NAMESPACE=edulure-test NODE_ENV=test
+  # Schedules are registered paused in tests (a worker process started by a chaos test syncs them):
+  # tests trigger what they need, and no cron run lands in the middle of another test.
+  export TELEMETRY_EXPORT_ENABLED=false BILLING_RECONCILIATION_ENABLED=false DATA_RETENTION_ENABLED=false
+  info "DATABASE_URL=$(redact_url "$DATABASE_URL") TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE NODE_ENV=$NODE_ENV"
+
+  # Typecheck and lint failures fail the run too, but the suite still runs so one CI run shows everything.
+  local typecheck=0 lint=0 tests=0
+  step "npm run typecheck"
+  npm run typecheck || typecheck=$?
+  step "npm run lint"
+  npm run lint || lint=$?
+  step "npm run migrate"
+  npm run migrate
+  step "npm test"
+  npm test || tests=$?
+
+  printf '\n'
+  info "typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), tests: $(verdict "$tests")"
+  ((tests != 0)) && exit "$tests"
+  ((typecheck != 0)) && exit "$typecheck"
+  exit "$lint"
+}
+
+verdict() { if (($1 == 0)); then echo ok; else echo "failed ($1)"; fi; }
+
+case ${1:-} in
+up) cmd_up ;;
+test) cmd_test ;;
+*)
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
+  exit 2
+  ;;
+esac
