@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { RunReplay } from '../../db/models/RunReplay';
+import { eachBounded } from '../../lib/bounded';
 import { conflict, notFound } from '../../lib/errors';
 import { allRuns, describeRunDetail, listRuns, resetRun, restartRun } from '../../lib/runs';
 import { describeRun, runUiUrl } from '../../lib/temporal';
@@ -62,25 +63,6 @@ async function replay(deps: AppDeps, request: ReplayRequest): Promise<Run> {
     bulkId: request.bulkId,
   });
   return describeRun(deps.config, deps.temporal.workflow.getHandle(run.workflowId, newRunId));
-}
-
-/** Runs `work` over `items`, at most `limit` at a time, keeping each outcome. */
-async function eachBounded<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>) {
-  const outcomes: Array<{ item: T; value?: R; error?: Error }> = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        try {
-          outcomes.push({ item, value: await work(item) });
-        } catch (err) {
-          outcomes.push({ item, error: err as Error });
-        }
-      }
-    }),
-  );
-  return outcomes;
 }
 
 export const runRoutes = [

@@ -1,0 +1,194 @@
+// docker-compose.yml (SPEC §2 "Beyond one machine") checked by a real Compose parser: Debian's
+// docker-compose v1, whose `config` validates, merges anchors and interpolates offline (no Docker engine).
+// The normalized YAML it prints is read by python3-yaml, which that package depends on.
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, describeConfig, parseConfig } from '../../lib/config';
+
+const ROOT = path.resolve(__dirname, '../..');
+const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+const DOCKER_COMPOSE = '/usr/bin/docker-compose';
+
+// Production secrets the file requires (`${VAR:?…}`); long enough for the platform's own checks.
+const SECRETS = {
+  POSTGRES_PASSWORD: 'compose-test-postgres-password',
+  JWT_SECRET: 'compose-test-jwt-secret-0123456789',
+  S3_SECRET_ACCESS_KEY: 'compose-test-s3-secret',
+  STRIPE_WEBHOOK_SECRET: 'whsec_compose_test',
+  MEILISEARCH_API_KEY: 'compose-test-meilisearch-key',
+};
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, string>;
+  ports?: Array<{ published?: string | number; target: number }>;
+  expose?: string[];
+  healthcheck?: { test: string[] };
+  deploy?: { replicas?: number };
+  depends_on?: Record<string, { condition: string }>;
+  restart?: string;
+}
+
+interface ComposeModel {
+  services: Record<string, Service>;
+}
+
+function compose(env: Record<string, string>, ...args: string[]) {
+  return spawnSync(DOCKER_COMPOSE, ['--project-directory', ROOT, '-f', COMPOSE_FILE, ...args], {
+    // A clean environment: only what the test passes reaches the interpolation.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+function normalizedModel(): ComposeModel {
+  const result = compose(SECRETS, 'config');
+  expect(result.status, result.stderr).to.equal(0);
+  const json = execFileSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+    input: result.stdout,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return JSON.parse(json) as ComposeModel;
+}
+
+/** host:port of a URL or host:port setting. */
+function hostPort(value: string): { host: string; port: string } {
+  const url = new URL(value.includes('://') ? value : `tcp://${value}`);
+  return { host: url.hostname, port: url.port };
+}
+
+const publishedPorts = (service: Service) =>
+  (service.ports ?? []).flatMap((p) => {
+    const [from, to = from] = String(p.published ?? '').split('-').map(Number);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+
+/** The `port` cell of each row of the README's embedded-stack table, by part (e.g. Temporal → "7233, UI 8233"). */
+function readmePorts(): Record<string, string> {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const table = readme.split('### Embedded default stack')[1].split('\n\n')[1];
+  const ports: Record<string, string> = {};
+  for (const row of table.split('\n').slice(2)) {
+    const cells = row.split('|').map((c) => c.trim());
+    ports[cells[1]] = cells[3];
+  }
+  return ports;
+}
+
+const portIn = (cell: string, label = '') => Number(new RegExp(`${label}(\\d+)`).exec(cell)?.[1]);
+
+/** The ports a service listens on inside the Compose network. */
+const listensOn = (service: Service) => [...(service.ports ?? []).map((p) => p.target), ...(service.expose ?? []).map(Number)];
+
+describe('docker-compose.yml: the production topology', function () {
+  this.timeout(60_000);
+  let model: ComposeModel;
+
+  before(function () {
+    if (!existsSync(DOCKER_COMPOSE)) {
+      throw new Error(`${DOCKER_COMPOSE} is missing: install Debian's docker-compose (scripts/stack.sh install)`);
+    }
+    model = normalizedModel();
+  });
+
+  it('is valid for the Compose parser with the production secrets set', () => {
+    const result = compose(SECRETS, 'config', '-q');
+    expect(result.status, result.stderr).to.equal(0);
+  });
+
+  it('refuses to render without a production secret, naming it', () => {
+    const { JWT_SECRET: _omitted, ...rest } = SECRETS;
+    const result = compose(rest, 'config', '-q');
+    expect(result.status).to.not.equal(0);
+    expect(result.stderr).to.contain('JWT_SECRET');
+  });
+
+  it('has every service the platform needs, each image pinned and each long-running one health-checked', () => {
+    const names = Object.keys(model.services);
+    expect(names).to.include.members([
+      'postgres', 'temporal', 'temporal-setup', 'temporal-ui', 's3', 'buckets',
+      'meilisearch', 'stripe-mock', 'migrate', 'api', 'worker',
+    ]);
+    for (const [name, service] of Object.entries(model.services)) {
+      expect(service.image, name).to.match(/^[\w./-]+:[\w.-]*\d[\w.-]*$/);
+      expect(service.image, name).to.not.match(/:latest$/);
+      if (service.restart !== 'no') expect(service.healthcheck?.test, `${name} health check`).to.be.an('array').that.is.not.empty;
+    }
+  });
+
+  it('runs Temporal on Postgres (not the dev server) with the platform namespace and its search attributes', () => {
+    const { temporal, 'temporal-setup': setup } = model.services;
+    expect(temporal.environment).to.include({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres', DEFAULT_NAMESPACE: 'edulure' });
+    expect(temporal.depends_on?.postgres.condition).to.equal('service_healthy');
+    const script = JSON.stringify(setup);
+    for (const attribute of ['Domain', 'BusinessKey']) expect(script).to.contain(attribute);
+    expect(script).to.contain('Keyword');
+  });
+
+  it('scales the API and the worker horizontally, after migrations, buckets and search attributes', () => {
+    for (const name of ['api', 'worker']) {
+      const service = model.services[name];
+      expect(service.deploy?.replicas, name).to.be.greaterThan(1);
+      expect(service.depends_on?.migrate.condition).to.equal('service_completed_successfully');
+      expect(service.depends_on?.buckets.condition).to.equal('service_completed_successfully');
+      expect(service.depends_on?.['temporal-setup'].condition).to.equal('service_completed_successfully');
+    }
+  });
+
+  it('publishes the ports the README documents', () => {
+    const ports = readmePorts();
+    const { api, temporal, 'temporal-ui': ui, s3, 'stripe-mock': stripe, worker } = model.services;
+    expect(api.environment?.PORT).to.equal(String(portIn(ports.API)));
+    expect(api.ports?.map((p) => p.target)).to.deep.equal([portIn(ports.API)]);
+    expect(publishedPorts(api)).to.include(portIn(ports.API));
+    expect(publishedPorts(temporal)).to.include(portIn(ports.Temporal));
+    expect(publishedPorts(ui)).to.include(portIn(ports.Temporal, 'UI '));
+    expect(publishedPorts(s3)).to.include(portIn(ports.S3));
+    expect(publishedPorts(stripe)).to.include(portIn(ports.Stripe));
+    expect(worker.environment?.WORKER_METRICS_PORT).to.equal(String(portIn(ports.worker)));
+    expect(listensOn(model.services.postgres)).to.include(portIn(ports.Postgres));
+  });
+
+  it('points the API and the worker at the services of this file, by the platform variables', () => {
+    const { services } = model;
+    const reachable = (setting: string) => {
+      const { host, port } = hostPort(setting);
+      expect(services, `${setting}: no service ${host}`).to.have.property(host);
+      expect(listensOn(services[host]), `${setting}: ${host} does not listen on ${port}`).to.include(Number(port));
+    };
+    for (const name of ['api', 'worker']) {
+      const env = services[name].environment ?? {};
+      for (const key of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'S3_ENDPOINT', 'STRIPE_API_BASE', 'MEILISEARCH_HOST']) {
+        expect(env, name).to.have.property(key);
+        reachable(env[key]);
+      }
+      expect(env.DATABASE_URL).to.contain(`:${SECRETS.POSTGRES_PASSWORD}@`);
+      expect(env.TEMPORAL_NAMESPACE).to.equal(services.temporal.environment?.DEFAULT_NAMESPACE);
+      expect(env.S3_ACCESS_KEY_ID).to.equal(services.s3.environment?.MINIO_ROOT_USER);
+      expect(env.S3_SECRET_ACCESS_KEY).to.equal(services.s3.environment?.MINIO_ROOT_PASSWORD);
+      expect(env.MEILISEARCH_API_KEY).to.equal(services.meilisearch.environment?.MEILI_MASTER_KEY);
+    }
+  });
+
+  it('sets only real platform variables, which the platform accepts in production', () => {
+    const known = new Set(describeConfig().map((c) => c.key));
+    for (const name of ['api', 'worker', 'migrate', 'buckets']) {
+      const env = model.services[name].environment ?? {};
+      expect(Object.keys(env).filter((key) => !known.has(key)), name).to.deep.equal([]);
+      let problems: string[] = [];
+      try {
+        parseConfig(env);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems = err.problems;
+      }
+      expect(problems, name).to.deep.equal([]);
+      expect(env.NODE_ENV).to.equal('production');
+    }
+  });
+});
