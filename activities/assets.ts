@@ -14,6 +14,7 @@ import { ConversionError, type Converter } from '../providers/converter';
 import type { Scanner } from '../providers/scanner';
 import type { SearchIndex } from '../providers/search';
 import { INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
+import { currentRun, whileHeartbeating } from './context';
 
 export interface AssetBuckets {
   uploads: string;
@@ -268,26 +269,6 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 }
 
 export type AssetActivities = ReturnType<typeof createAssetActivities>;
-
-const HEARTBEAT_EVERY_MS = 5000;
-
-/** Heartbeats while `work` runs, so a dead worker is noticed at the heartbeat timeout, not the start-to-close one. */
-async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
-  const context = Context.current();
-  context.heartbeat();
-  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-function currentRun(): { workflowId: string; runId: string } {
-  const run = Context.current().info.workflowExecution;
-  if (!run) throw ApplicationFailure.nonRetryable('asset activities run only inside a workflow', 'NoWorkflowContext');
-  return run;
-}
 
 async function sha256File(filePath: string): Promise<string> {
   const hash = createHash('sha256');

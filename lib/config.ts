@@ -77,7 +77,7 @@ export const ConfigSchema = Type.Object({
   MEILISEARCH_API_KEY: optional('Meilisearch API key'),
   PROVIDER_TIMEOUT_MS: int(10000, 100, 600000, 'timeout of every HTTP call to a provider'),
 
-  STRIPE_API_BASE: url('http://127.0.0.1:12111', 'Stripe API base (stripe-mock locally) unless a real key is set'),
+  STRIPE_API_BASE: url('http://127.0.0.1:12111', 'Stripe API base (stripe-mock); left at its default with a real STRIPE_SECRET_KEY, https://api.stripe.com is used'),
   STRIPE_SECRET_KEY: str('sk_test_123', 'Stripe secret key (stripe-mock accepts any sk_test_ key)'),
   STRIPE_WEBHOOK_SECRET: str('whsec_local_edulure', 'secret that signs Stripe webhooks'),
 
@@ -145,9 +145,8 @@ export class ConfigError extends Error {
 function crossChecks(config: Config): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
-    const defaults = readDefaults();
     for (const key of ['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
-      if (config[key] === defaults[key]) problems.push(`${key}: must be set in production (the local default is public)`);
+      if (isDefault(config, key)) problems.push(`${key}: must be set in production (the local default is public)`);
     }
   }
   if (config.JWT_SECRET.length < 16) problems.push('JWT_SECRET: must be at least 16 characters');
@@ -187,10 +186,9 @@ function isTimeZone(zone: string): boolean {
 /** A comma-separated setting as a list. */
 export const listOf = (value: string): string[] => value.split(',').filter(Boolean);
 
-function readDefaults(): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(ConfigSchema.properties as Record<string, TSchema>).map(([k, s]) => [k, s.default]),
-  );
+/** Whether a setting still has its local default (e.g. a public development secret). */
+export function isDefault(config: Config, key: keyof Config): boolean {
+  return (ConfigSchema.properties as Record<string, TSchema>)[key].default === config[key];
 }
 
 /** Validates an environment; throws a ConfigError with one line per offending key. */

@@ -8,6 +8,27 @@ import {
 } from '@temporalio/client';
 import type { Config } from './config';
 import { runSearchAttributes } from './temporal';
+import {
+  TELEMETRY_DOMAIN,
+  TELEMETRY_EXPORT_SCHEDULE_ID,
+  TELEMETRY_EXPORT_WORKFLOW,
+  TELEMETRY_TASK_QUEUE,
+  telemetryExportInput,
+} from '../workflows/telemetryExport.contract';
+import {
+  DATA_RETENTION_SCHEDULE_ID,
+  RETENTION_DOMAIN,
+  RETENTION_RUN_WORKFLOW,
+  RETENTION_TASK_QUEUE,
+  type RetentionRunInput,
+} from '../workflows/retentionRun.contract';
+
+import {
+  BILLING_RECONCILIATION_SCHEDULE,
+  BILLING_RECONCILIATION_WORKFLOW,
+  PAYMENTS_DOMAIN,
+  PAYMENTS_TASK_QUEUE,
+} from '../workflows/billingReconciliation.contract';
 
 export interface ScheduleDefinition {
   id: string;
@@ -24,8 +45,42 @@ export interface ScheduleDefinition {
 }
 
 /** The list of schedules; each process adds its entry here. */
-export function scheduleDefinitions(_config: Config): ScheduleDefinition[] {
-  return [];
+export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
+  return [
+    {
+      id: TELEMETRY_EXPORT_SCHEDULE_ID,
+      workflowType: TELEMETRY_EXPORT_WORKFLOW,
+      taskQueue: TELEMETRY_TASK_QUEUE,
+      args: [telemetryExportInput(config)],
+      cron: config.TELEMETRY_EXPORT_CRON,
+      timezone: config.TELEMETRY_EXPORT_TIMEZONE,
+      paused: !config.TELEMETRY_EXPORT_ENABLED,
+      domain: TELEMETRY_DOMAIN,
+      note: 'Exports consented telemetry events to S3, each exactly once (TELEMETRY_EXPORT_*)',
+    },
+    {
+      id: BILLING_RECONCILIATION_SCHEDULE,
+      workflowType: BILLING_RECONCILIATION_WORKFLOW,
+      taskQueue: PAYMENTS_TASK_QUEUE,
+      args: [],
+      cron: config.BILLING_RECONCILIATION_CRON,
+      timezone: 'UTC',
+      paused: !config.BILLING_RECONCILIATION_ENABLED,
+      domain: PAYMENTS_DOMAIN,
+      note: 'compares the last 24 h of Stripe charges and refunds with the ledger; anomalies at /api/v1/payments/reconciliation/anomalies',
+    },
+    {
+      id: DATA_RETENTION_SCHEDULE_ID,
+      workflowType: RETENTION_RUN_WORKFLOW,
+      taskQueue: RETENTION_TASK_QUEUE,
+      args: [{ dryRun: config.DATA_RETENTION_DRY_RUN, trigger: 'schedule' } satisfies RetentionRunInput],
+      cron: config.DATA_RETENTION_CRON,
+      timezone: config.DATA_RETENTION_TIMEZONE,
+      paused: !config.DATA_RETENTION_ENABLED,
+      domain: RETENTION_DOMAIN,
+      note: `nightly retention run over every active policy${config.DATA_RETENTION_DRY_RUN ? ' (dry run: counts only)' : ''}`,
+    },
+  ];
 }
 
 function toOptions(def: ScheduleDefinition): ScheduleOptions {

@@ -1,10 +1,11 @@
-import type { Config } from '../lib/config';
+import { isDefault, type Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import { createConverter } from './converter';
 import { createPostgresSearchIndex } from './postgresSearch';
 import { createScanner } from './scanner';
 import { createMeilisearchIndex, type SearchIndex } from './search';
 import { createStorage } from './storage';
+import { createStripeClient, STRIPE_API } from './stripe';
 
 export function createStorageFromConfig(config: Config) {
   return createStorage({
@@ -29,6 +30,16 @@ export function createSearchIndex(config: Config, db: Db): SearchIndex {
   });
 }
 
+/** stripe-mock (or a test proxy) unless a real key is given with the base left at its default. */
+export function createStripeFromConfig(config: Config) {
+  const useRealApi = !isDefault(config, 'STRIPE_SECRET_KEY') && isDefault(config, 'STRIPE_API_BASE');
+  return createStripeClient({
+    apiBase: useRealApi ? STRIPE_API : config.STRIPE_API_BASE,
+    secretKey: config.STRIPE_SECRET_KEY,
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+  });
+}
+
 /** Every external system's client, built from the validated configuration. */
 export function createProviders(config: Config, db: Db) {
   return {
@@ -40,8 +51,10 @@ export function createProviders(config: Config, db: Db) {
       pdftotextBin: config.PDFTOTEXT_BIN,
       timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000,
     }),
-    scanner: createScanner({ clamdHost: config.CLAMD_HOST, clamdPort: config.CLAMD_PORT, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+    // A scan reads the whole upload, so it gets a converter's time budget rather than an HTTP call's.
+    scanner: createScanner({ clamdHost: config.CLAMD_HOST, clamdPort: config.CLAMD_PORT, timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000 }),
     search: createSearchIndex(config, db),
+    stripe: createStripeFromConfig(config),
   };
 }
 

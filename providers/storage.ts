@@ -43,6 +43,8 @@ export interface PresignedDownload {
 export interface ObjectHead {
   sizeBytes: number;
   contentType: string | null;
+  /** User metadata (`x-amz-meta-*`), keys lowercase. */
+  metadata: Record<string, string>;
 }
 
 export interface ListedObject {
@@ -115,7 +117,7 @@ export function createStorage(settings: StorageSettings): Storage {
   async function head(bucket: string, key: string): Promise<ObjectHead | null> {
     try {
       const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType ?? null };
+      return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType ?? null, metadata: out.Metadata ?? {} };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;

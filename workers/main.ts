@@ -9,6 +9,7 @@ import { connectClient, connectWorkerConnection } from '../lib/temporal';
 import { createProviders } from '../providers';
 import { installRuntime } from './runtime';
 import { taskQueueWorkers } from './taskQueues';
+import { TELEMETRY_EXPORT_SCHEDULE_ID } from '../workflows/telemetryExport.contract';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -36,6 +37,10 @@ async function main(): Promise<void> {
   );
   const client = await connectClient(config);
   const schedules = await syncSchedules(client, scheduleDefinitions(config));
+  // One export now instead of at the next tick (skipped, like any overlap, while one runs).
+  if (config.TELEMETRY_EXPORT_RUN_ON_STARTUP && config.TELEMETRY_EXPORT_ENABLED) {
+    await client.schedule.getHandle(TELEMETRY_EXPORT_SCHEDULE_ID).trigger();
+  }
   await client.connection.close();
   logger.info('worker started', {
     schedules,

@@ -1,7 +1,14 @@
 import { buildOpenApi } from '../openapi';
 import { defineRoute, type AnyRoute } from '../route';
 import { assetRoutes } from './assets';
+import { paymentRoutes } from './payments';
+import { runRoutes } from './runs';
+import { scheduleRoutes } from './schedules';
+import { releaseRoutes } from './releases';
+import { retentionRoutes } from './retention';
 import { systemRoutes } from './system';
+import { telemetryRoutes } from './telemetry';
+import { webhookRoutes } from './webhooks';
 import { Type } from '@sinclair/typebox';
 import { version } from '../../package.json';
 
@@ -16,7 +23,7 @@ const docsRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this list. */
-export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes];
+export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes];
 
 let document: ReturnType<typeof buildOpenApi> | undefined;
 function openApiDocument() {

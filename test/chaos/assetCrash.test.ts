@@ -1,31 +1,10 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { AssetIngestionEvent, AssetRendition } from '../../db/models/Asset';
 import { readFixture, uploadAsset } from '../support/assets';
 import { call, tokenFor } from '../support/http';
 import { shared, startApi, temporalClient } from '../support/shared';
-
-const ROOT = path.resolve(__dirname, '../..');
-
-/** The real worker entrypoint in its own process, so it can be SIGKILLed. */
-function startWorkerProcess(): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { startWorkerProcess, waitFor } from '../support/workerProcess';
 
 describe('chaos: SIGKILL the worker mid-conversion (SPEC §6)', () => {
   const workers: ChildProcess[] = [];

@@ -68,7 +68,7 @@ describe('storage (S3 gateway)', function () {
     const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body });
     expect(put.status, await put.text()).to.equal(200);
 
-    expect(await storage.head(UPLOADS, key)).to.deep.equal({ sizeBytes: body.length, contentType: 'application/pdf' });
+    expect(await storage.head(UPLOADS, key)).to.deep.equal({ sizeBytes: body.length, contentType: 'application/pdf', metadata: {} });
     expect((await storage.readRange(UPLOADS, key, 5)).toString()).to.equal('%PDF-');
     expect((await storage.readRange(UPLOADS, key, body.length + 100)).equals(body)).to.equal(true);
     expect((await storage.getBuffer(UPLOADS, key)).equals(body)).to.equal(true);
@@ -109,7 +109,11 @@ describe('storage (S3 gateway)', function () {
     const key = `${prefix}copy source/ü file.pdf`;
     await storage.put(UPLOADS, key, await pdf, { contentType: 'application/pdf', metadata: { assetid: 'a1' } });
     await storage.copy(UPLOADS, key, PRIVATE, key);
-    expect(await storage.head(PRIVATE, key)).to.deep.equal({ sizeBytes: (await pdf).length, contentType: 'application/pdf' });
+    expect(await storage.head(PRIVATE, key), 'the copy keeps the user metadata').to.deep.equal({
+      sizeBytes: (await pdf).length,
+      contentType: 'application/pdf',
+      metadata: { assetid: 'a1' },
+    });
 
     const listed = [];
     for await (const object of storage.list(PRIVATE, prefix)) listed.push(object);

@@ -1,0 +1,23 @@
+// What every activity may need from its Temporal context.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+
+const HEARTBEAT_EVERY_MS = 5000;
+
+/** Heartbeats while `work` runs, so a dead worker is noticed at the heartbeat timeout, not the start-to-close one. */
+export async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The workflow run the current activity works for. */
+export function currentRun(): { workflowId: string; runId: string } {
+  const run = Context.current().info.workflowExecution;
+  if (!run) throw ApplicationFailure.nonRetryable('this activity runs only inside a workflow', 'NoWorkflowContext');
+  return run;
+}

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import { exportBacklog, EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryConsent, TelemetryExport } from '../../db/models/Telemetry';
+import { listOf } from '../../lib/config';
+import type { Db } from '../../lib/db';
+import { forbidden, tooLarge, unavailable, unprocessable } from '../../lib/errors';
+import { decodeCursor, page } from '../../lib/pagination';
+import { startOrGetRun } from '../../lib/temporal';
+import {
+  Freshness,
+  IngestEventsBody,
+  IngestEventsResponse,
+  ListExportsQuery,
+  MAX_EVENTS_PER_REQUEST,
+  RecordConsentBody,
+  RecordConsentResponse,
+  type RejectedEvent,
+  StartExportResponse,
+  type TelemetryEventInput,
+  TelemetryExportList,
+} from '../../schemas/telemetry';
+import {
+  manualTelemetryExportWorkflowId,
+  TELEMETRY_DOMAIN,
+  TELEMETRY_EXPORT_WORKFLOW,
+  TELEMETRY_TASK_QUEUE,
+  telemetryExportInput,
+} from '../../workflows/telemetryExport.contract';
+import type { AppDeps } from '../deps';
+import { hasRole } from '../middleware/auth';
+import { defineRoute } from '../route';
+import { countIngestion } from '../telemetryMetrics';
+
+const SOURCE_NOT_ALLOWED = 'SOURCE_NOT_ALLOWED';
+/**
+ * Ingestion holds this advisory lock shared and a revocation exclusively: a revocation
+ * waits for the inserts in flight, and inserts after it see the new consent.
+ */
+const CONSENT_LOCK_KEY = 7_310_002;
+
+/** Events whose source is not allowed: rejected one by one, or the whole request under strict enforcement. */
+function rejectUnknownSources(deps: AppDeps, events: TelemetryEventInput[]): RejectedEvent[] {
+  const allowed = new Set(listOf(deps.config.TELEMETRY_ALLOWED_SOURCES));
+  const rejected = events.flatMap((e, index) => (allowed.has(e.source) ? [] : [{ index, code: SOURCE_NOT_ALLOWED }]));
+  if (rejected.length > 0 && deps.config.TELEMETRY_STRICT_SOURCE_ENFORCEMENT) {
+    throw unprocessable(
+      SOURCE_NOT_ALLOWED,
+      `sources allowed: ${[...allowed].join(', ')}; nothing was stored`,
+      rejected.map((r) => ({ path: `body/events/${r.index}/source`, message: `"${events[r.index].source}" is not allowed` })),
+    );
+  }
+  return rejected;
+}
+
+/** The bulk insert: one statement for a whole request. */
+const INSERT_EVENTS = `INSERT INTO telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status)
+  SELECT e.event_id, e.source, e.name, e.occurred_at, e.user_id, e.scope, e.properties,
+         CASE WHEN NOT ?::boolean OR e.user_id IS NULL OR c.status = 'granted' THEN 'accepted' ELSE 'suppressed' END
+  FROM ROWS FROM (jsonb_to_recordset(?::jsonb)
+         AS (event_id text, source text, name text, occurred_at timestamptz, user_id text, scope text, properties jsonb))
+       WITH ORDINALITY AS e(event_id, source, name, occurred_at, user_id, scope, properties, ord)
+  LEFT JOIN LATERAL (
+    SELECT status FROM telemetry_consents c WHERE c.user_id = e.user_id AND c.scope = e.scope ORDER BY c.id DESC LIMIT 1
+  ) c ON true
+  ORDER BY e.ord
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING status`;
+
+/**
+ * Stores the events with one INSERT: the unique event id drops duplicates (in the
+ * database and within the request), and each event's status comes from the newest
+ * consent of its user in its scope. Events without a user carry no personal data
+ * and need no consent.
+ */
+async function storeEvents(db: Db, events: TelemetryEventInput[], defaultScope: string, hardBlock: boolean) {
+  if (events.length === 0) return { accepted: 0, suppressed: 0 };
+  const records = events.map((e) => ({
+    event_id: e.eventId,
+    source: e.source,
+    name: e.name,
+    occurred_at: e.occurredAt,
+    user_id: e.userId ?? null,
+    scope: e.scope ?? defaultScope,
+    properties: e.properties,
+  }));
+  const { rows } = (await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [CONSENT_LOCK_KEY]);
+    return trx.raw(INSERT_EVENTS, [hardBlock, JSON.stringify(records)]);
+  })) as { rows: Array<{ status: 'accepted' | 'suppressed' }> };
+  const accepted = rows.filter((r) => r.status === 'accepted').length;
+  return { accepted, suppressed: rows.length - accepted };
+}
+
+async function ingest(deps: AppDeps, events: TelemetryEventInput[]): Promise<IngestEventsResponse> {
+  const { config } = deps;
+  const rejected = rejectUnknownSources(deps, events);
+  const rejectedIndexes = new Set(rejected.map((r) => r.index));
+  const valid = events.filter((_, index) => !rejectedIndexes.has(index));
+  const stored = await storeEvents(deps.db, valid, config.TELEMETRY_DEFAULT_SCOPE, config.TELEMETRY_CONSENT_HARD_BLOCK);
+  const duplicates = valid.length - stored.accepted - stored.suppressed;
+  countIngestion(deps.metrics, { ...stored, duplicate: duplicates, rejected: rejected.length });
+  return { accepted: stored.accepted, duplicates, suppressed: stored.suppressed, rejected };
+}
+
+async function freshness(deps: AppDeps): Promise<Freshness> {
+  const { db, config } = deps;
+  const minutes = (n: number) => n * 60;
+  // The newest id was received last (ids are handed out on arrival): an index lookup, not a scan.
+  const newest = (await db('telemetry_events').orderBy('id', 'desc').first('receivedAt')) as { receivedAt: Date } | undefined;
+  const lastEventAt = newest?.receivedAt ?? null;
+  const checkpoint = await TelemetryCheckpoint.query(db).findById(EXPORT_CHECKPOINT);
+  const lastExport = await TelemetryExport.query(db).orderBy('createdAt', 'desc').first();
+  const backlog = await exportBacklog(db);
+  const ingestionLag = lastEventAt ? Math.max(0, Math.floor((Date.now() - lastEventAt.getTime()) / 1000)) : null;
+  return {
+    ingestion: {
+      lastEventAt: lastEventAt?.toISOString() ?? null,
+      lagSeconds: ingestionLag,
+      stale: ingestionLag === null || ingestionLag > minutes(config.TELEMETRY_FRESHNESS_INGESTION_THRESHOLD_MINUTES),
+    },
+    export: {
+      checkpointAt: checkpoint?.checkpointAt?.toISOString() ?? null,
+      lastExportAt: lastExport?.createdAt.toISOString() ?? null,
+      lagSeconds: backlog.lagSeconds,
+      pending: backlog.pending,
+      stale: backlog.lagSeconds > minutes(config.TELEMETRY_FRESHNESS_EXPORT_THRESHOLD_MINUTES),
+    },
+  };
+}
+
+const OPERATORS = ['operator', 'admin'] as const;
+
+export const telemetryRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/telemetry/events',
+    summary: `Ingest 1–${MAX_EVENTS_PER_REQUEST} events: duplicates counted, unknown sources rejected, events without consent suppressed`,
+    tag: 'telemetry',
+    access: ['service'],
+    rateGroup: 'telemetry',
+    body: IngestEventsBody,
+    responses: {
+      202: { description: 'what happened to the events', schema: IngestEventsResponse },
+      413: { description: `TOO_MANY_EVENTS: more than ${MAX_EVENTS_PER_REQUEST} events` },
+      422: { description: 'SOURCE_NOT_ALLOWED under TELEMETRY_STRICT_SOURCE_ENFORCEMENT; nothing stored' },
+      503: { description: 'TELEMETRY_INGESTION_DISABLED' },
+    },
+    handler: async ({ body, deps }) => {
+      if (!deps.config.TELEMETRY_INGESTION_ENABLED) {
+        throw unavailable('TELEMETRY_INGESTION_DISABLED', 'telemetry ingestion is switched off (TELEMETRY_INGESTION_ENABLED=false)');
+      }
+      if (body.events.length > MAX_EVENTS_PER_REQUEST) {
+        throw tooLarge('TOO_MANY_EVENTS', `at most ${MAX_EVENTS_PER_REQUEST} events a request; nothing was stored`);
+      }
+      return { status: 202, body: await ingest(deps, body.events) };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/telemetry/consents',
+    summary: 'Record a consent decision (a versioned ledger); a revocation suppresses pending events of that user and scope',
+    tag: 'telemetry',
+    access: ['service', 'admin', 'learner'],
+    rateGroup: 'telemetry',
+    body: RecordConsentBody,
+    responses: {
+      201: { description: 'the recorded consent', schema: RecordConsentResponse },
+      403: { description: 'CONSENT_NOT_OWN: learners record only their own consent' },
+    },
+    handler: async ({ body, principal, deps }) => {
+      if (!hasRole(principal, 'service', 'admin') && body.userId !== principal.sub) {
+        throw forbidden('CONSENT_NOT_OWN', 'learners record only their own consent');
+      }
+      return deps.db.transaction(async (trx) => {
+        if (body.status === 'revoked') await trx.raw('SELECT pg_advisory_xact_lock(?)', [CONSENT_LOCK_KEY]);
+        const consent = await TelemetryConsent.query(trx).insertAndFetch({ ...body, recordedBy: principal.sub });
+        // Claimed events are already being written to their object; everything else still waiting is held back.
+        const suppressedEvents = body.status === 'revoked'
+          ? await trx('telemetry_events')
+            .where({ userId: body.userId, scope: body.scope, status: 'accepted' })
+            .whereNull('exportedAt')
+            .whereNull('exportBatchId')
+            .update({ status: 'suppressed' })
+          : 0;
+        return { status: 201, body: { consent: consent.toView(), suppressedEvents } };
+      });
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/telemetry/exports',
+    summary: 'Start a manual telemetry export now (it exports exactly what the schedule would)',
+    tag: 'telemetry',
+    access: OPERATORS,
+    rateGroup: 'telemetry',
+    responses: { 202: { description: 'the export run', schema: StartExportResponse } },
+    handler: async ({ deps, principal }) => {
+      const uuid = randomUUID();
+      deps.metrics.workflowStarts.inc({ type: TELEMETRY_EXPORT_WORKFLOW });
+      const run = await startOrGetRun(deps.temporal, deps.config, {
+        workflowType: TELEMETRY_EXPORT_WORKFLOW,
+        workflowId: manualTelemetryExportWorkflowId(uuid),
+        taskQueue: TELEMETRY_TASK_QUEUE,
+        args: [telemetryExportInput(deps.config)],
+        domain: TELEMETRY_DOMAIN,
+        businessKey: `manual-${uuid}`,
+        summary: `Manual telemetry export requested by ${principal.sub}`,
+      });
+      return { status: 202, body: { run } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/telemetry/exports',
+    summary: 'Exported batches, newest first',
+    tag: 'telemetry',
+    access: OPERATORS,
+    rateGroup: 'telemetry',
+    query: ListExportsQuery,
+    responses: { 200: { description: 'a page of batches', schema: TelemetryExportList } },
+    handler: async ({ query, deps }) => {
+      const limit = query.limit ?? 50;
+      const after = decodeCursor(query.cursor, ['createdAt', 'batchId']);
+      const q = TelemetryExport.query(deps.db)
+        .whereNull('deletedAt')
+        .orderBy([{ column: 'createdAt', order: 'desc' }, { column: 'batchId', order: 'desc' }]);
+      if (after) q.whereRaw('(created_at, batch_id) < (?, ?)', [after.createdAt, after.batchId]);
+      const { items, nextCursor } = page(await q.limit(limit + 1), limit, (e) => ({
+        createdAt: e.createdAt.toISOString(),
+        batchId: e.batchId,
+      }));
+      return { status: 200, body: { items: items.map((e) => e.toView()), nextCursor } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/telemetry/freshness',
+    summary: 'How fresh ingestion and exports are, with staleness from TELEMETRY_FRESHNESS_*_THRESHOLD_MINUTES',
+    tag: 'telemetry',
+    access: OPERATORS,
+    rateGroup: 'telemetry',
+    responses: { 200: { description: 'freshness of the pipeline', schema: Freshness } },
+    handler: async ({ deps }) => ({ status: 200, body: await freshness(deps) }),
+  }),
+];

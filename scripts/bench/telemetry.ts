@@ -1,0 +1,203 @@
+// `npm run bench:telemetry [-- --ingest 100000 --export 1000000 --clients 4]`, against its own
+// database (DATABASE_URL), each figure beside a baseline measured in the same run:
+// (a) events/s ingested through the API in batches of 1000 beside a raw COPY of the same rows;
+// (b) seconds to export N events (the telemetryExport workflow on an in-process worker:
+//     claim, Postgres → gzip → S3, commit) beside the same Postgres → gzip pipeline into /dev/null.
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { createGzip } from 'node:zlib';
+import { Worker } from '@temporalio/worker';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { PoolClient } from 'pg';
+import { batchLines } from '../../activities/telemetry';
+import { logger } from '../../lib/logger';
+import type { TelemetryEventInput } from '../../schemas/telemetry';
+import {
+  manualTelemetryExportWorkflowId,
+  TELEMETRY_EXPORT_WORKFLOW,
+  TELEMETRY_TASK_QUEUE,
+  telemetryExportInput,
+  type TelemetryExportResult,
+} from '../../workflows/telemetryExport.contract';
+import { taskQueueWorkers } from '../../workers/taskQueues';
+import { installRuntime } from '../../workers/runtime';
+import { call, tokenFor } from '../../test/support/http';
+import { closeShared, nativeConnection, shared, startApi, temporalClient, workflowBundle } from '../../test/support/shared';
+
+const { values } = parseArgs({
+  options: {
+    ingest: { type: 'string', default: '100000' },
+    export: { type: 'string', default: '1000000' },
+    clients: { type: 'string', default: '4' },
+  },
+});
+const INGEST_EVENTS = Number(values.ingest);
+const EXPORT_EVENTS = Number(values.export);
+const CLIENTS = Number(values.clients);
+const REQUEST_EVENTS = 1000;
+
+// Loading a million rows in one COPY and re-marking them take longer than the API's 15 s statement timeout.
+process.env.DATABASE_STATEMENT_TIMEOUT_MS ??= '600000';
+
+const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+function benchEvents(n: number, run: string): TelemetryEventInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    eventId: `${run}-${i}`,
+    source: i % 2 ? 'web' : 'mobile',
+    name: 'lesson.progress',
+    occurredAt: new Date(Date.UTC(2026, 10, 22, 12, 0, 0, i % 1000)).toISOString(),
+    userId: `learner-${i % 5000}`,
+    properties: { courseId: `course-${i % 40}`, lesson: i % 120, percent: i % 100, device: 'pixel-8', referrer: '/courses' },
+  }));
+}
+
+/** Tab-separated COPY text, with the status ingestion would have given each row. */
+function copyRows(events: TelemetryEventInput[]): Readable {
+  const escape = (s: string) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < events.length; i += REQUEST_EVENTS) {
+        yield events
+          .slice(i, i + REQUEST_EVENTS)
+          .map((e) => [e.eventId, e.source, e.name, e.occurredAt, e.userId, 'analytics', escape(JSON.stringify(e.properties)), 'accepted'].join('\t'))
+          .join('\n') + '\n';
+      }
+    })(),
+  );
+}
+
+async function copyEvents(events: TelemetryEventInput[]): Promise<void> {
+  const { db } = shared();
+  const client = (await db.client.acquireConnection()) as PoolClient;
+  try {
+    const copy = client.query(
+      copyFrom('COPY telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status) FROM STDIN'),
+    );
+    await pipeline(copyRows(events), copy);
+  } finally {
+    await db.client.releaseConnection(client);
+  }
+}
+
+async function grantConsents(): Promise<void> {
+  await shared().db.raw(
+    `INSERT INTO telemetry_consents (user_id, scope, status, version, recorded_by)
+     SELECT 'learner-' || i, 'analytics', 'granted', 'bench', 'bench' FROM generate_series(0, 4999) i`,
+  );
+}
+
+/** (a) API ingestion in batches of 1000 from CLIENTS concurrent callers, and COPY of the same rows. */
+async function benchIngestion(apiUrl: string) {
+  const token = tokenFor('service');
+  const viaApi = benchEvents(INGEST_EVENTS, `api-${randomUUID()}`);
+  const requests: TelemetryEventInput[][] = [];
+  for (let i = 0; i < viaApi.length; i += REQUEST_EVENTS) requests.push(viaApi.slice(i, i + REQUEST_EVENTS));
+  const apiStarted = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      for (let r = c; r < requests.length; r += CLIENTS) {
+        const res = await call(apiUrl, 'POST', '/api/v1/telemetry/events', { token, body: { events: requests[r] } });
+        if (res.status !== 202 || res.body.accepted !== requests[r].length) throw new Error(`ingestion: ${JSON.stringify(res.body)}`);
+      }
+    }),
+  );
+  const apiRate = INGEST_EVENTS / seconds(apiStarted);
+
+  const viaCopy = benchEvents(INGEST_EVENTS, `copy-${randomUUID()}`);
+  const copyStarted = process.hrtime.bigint();
+  await copyEvents(viaCopy);
+  const copyRate = INGEST_EVENTS / seconds(copyStarted);
+  return { apiRate, copyRate };
+}
+
+// A task queue of its own: another worker polling `telemetry` in the namespace (against
+// another database) must not take this run's batches.
+const TASK_QUEUE = `${TELEMETRY_TASK_QUEUE}-bench-${randomUUID()}`;
+
+/** One complete export run (continue-as-new included), as a manual start would run it. */
+async function exportEverything(): Promise<TelemetryExportResult> {
+  return (await temporalClient()).workflow.execute(TELEMETRY_EXPORT_WORKFLOW, {
+    taskQueue: TASK_QUEUE,
+    workflowId: manualTelemetryExportWorkflowId(randomUUID()),
+    args: [telemetryExportInput(shared().config)],
+  });
+}
+
+async function benchWorker(): Promise<Worker> {
+  const { config, db, providers } = shared();
+  const entry = taskQueueWorkers(config, db, providers).find((w) => w.taskQueue === TELEMETRY_TASK_QUEUE);
+  return Worker.create({
+    connection: await nativeConnection(),
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: entry?.activities,
+  });
+}
+
+/** (b) The same batches through Postgres → gzip → /dev/null: what the export does minus S3 and the bookkeeping. */
+async function pipelineToDevNull(batchSize: number): Promise<number> {
+  const { db } = shared();
+  await db.raw(
+    `UPDATE telemetry_events SET export_batch_id = 'bench-' || (id / ?) WHERE status = 'accepted' AND exported_at IS NULL`,
+    [batchSize],
+  );
+  const batches = (await db('telemetry_events').distinct('exportBatchId').whereNotNull('exportBatchId').whereNull('exportedAt')) as Array<{
+    exportBatchId: string;
+  }>;
+  const started = process.hrtime.bigint();
+  for (const { exportBatchId } of batches) {
+    await pipeline(Readable.from(batchLines(db, exportBatchId)), createGzip(), createWriteStream('/dev/null'));
+  }
+  const elapsed = seconds(started);
+  await db('telemetry_events').whereNotNull('exportBatchId').whereNull('exportedAt').update({ exportBatchId: null });
+  // A million dead entries in the open-batch index would slow the export's first look for an open batch.
+  await db.raw('VACUUM ANALYZE telemetry_events');
+  return elapsed;
+}
+
+async function main(): Promise<void> {
+  installRuntime(logger);
+  logger.level = 'warn';
+  const { db, config } = shared();
+  await db.migrate.latest();
+  const api = await startApi({ RATE_LIMIT_BURST: 1_000_000, RATE_LIMIT_PER_MINUTE: 1_000_000 });
+  const worker = await benchWorker();
+  await grantConsents();
+
+  await worker.runUntil(async () => {
+    await exportEverything();
+    const { apiRate, copyRate } = await benchIngestion(api.url);
+    await exportEverything();
+
+    await copyEvents(benchEvents(EXPORT_EVENTS, `export-${randomUUID()}`));
+    await db.raw('VACUUM ANALYZE telemetry_events');
+    const baseline = await pipelineToDevNull(config.TELEMETRY_EXPORT_BATCH_SIZE);
+    const started = process.hrtime.bigint();
+    const result = await exportEverything();
+    const exportSeconds = seconds(started);
+    if (result.events !== EXPORT_EVENTS) throw new Error(`exported ${result.events} of ${EXPORT_EVENTS}`);
+
+    console.log('| measure | events | platform | baseline | ratio |');
+    console.log('| --- | --- | --- | --- | --- |');
+    console.log(
+      `| (a) ingestion, events/s (API: ${CLIENTS} clients × 1000-event requests; baseline: COPY) | ${INGEST_EVENTS} | ` +
+        `${apiRate.toFixed(0)} | ${copyRate.toFixed(0)} | ${(apiRate / copyRate).toFixed(3)} |`,
+    );
+    console.log(
+      `| (b) export, seconds (${result.batches} batches of ${config.TELEMETRY_EXPORT_BATCH_SIZE}, ${result.runs} runs; ` +
+        `baseline: Postgres → gzip → /dev/null) | ${EXPORT_EVENTS} | ${exportSeconds.toFixed(1)} | ${baseline.toFixed(1)} | ` +
+        `${(baseline / exportSeconds).toFixed(3)} |`,
+    );
+  });
+  await closeShared();
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});
