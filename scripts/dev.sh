@@ -194,13 +194,22 @@ cmd_test() {
   step "npm run migrate"
   npm run migrate
   step "npm test"
-  npm test || tests=$?
+  npm test 2>&1 | tee "$LOGS/test.log" || tests=$?
+  summarize_tests "$LOGS/test.log"
 
   printf '\n'
   info "typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), tests: $(verdict "$tests")"
   ((tests != 0)) && exit "$tests"
   ((typecheck != 0)) && exit "$typecheck"
   exit "$lint"
+}
+
+# The number before "<word>" in mocha's closing lines (0 when absent).
+mocha_count() { grep -Eo "^ +[0-9]+ $1" "$2" | grep -Eo '[0-9]+' | tail -n 1 | grep . || echo 0; }
+
+# Mocha's closing counts as one plain line: `tests: N passed, N failed, N skipped`.
+summarize_tests() {
+  printf 'tests: %s passed, %s failed, %s skipped\n' "$(mocha_count passing "$1")" "$(mocha_count failing "$1")" "$(mocha_count pending "$1")"
 }
 
 verdict() { if (($1 == 0)); then echo ok; else echo "failed ($1)"; fi; }
