@@ -126,6 +126,11 @@ export const ConfigSchema = Type.Object({
   DATA_RETENTION_MAX_FAILURES: int(3, 1, 1000, 'consecutive failures before a policy rests'),
   DATA_RETENTION_FAILURE_BACKOFF_MINUTES: int(60, 1, 100000, 'how long a failing policy rests'),
 
+  WORKER_TASK_QUEUES: Type.String({
+    default: '',
+    pattern: '^([a-z]+(,[a-z]+)*)?$',
+    description: 'task queues this worker process serves (comma-separated: assets, payments, telemetry, releases, retention); empty: all',
+  }),
   WORKER_METRICS_PORT: int(9464, 0, 65535, 'Prometheus port of the worker (SDK metrics)'),
   WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600, 'time in-flight activities get to finish on SIGTERM/SIGINT'),
 });

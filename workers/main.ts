@@ -1,15 +1,24 @@
-// The worker process: every domain's task queue, one workflow bundle, SDK
+// The worker process: every domain's task queue (or those in WORKER_TASK_QUEUES), one workflow bundle, SDK
 // metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT.
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { loadConfigOrExit } from '../lib/config';
+import { listOf, loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
 import { scheduleDefinitions, syncSchedules } from '../lib/schedules';
 import { connectClient, connectWorkerConnection } from '../lib/temporal';
 import { createProviders } from '../providers';
-import { installRuntime } from './runtime';
-import { taskQueueWorkers } from './taskQueues';
+import { installRuntime, sdkLogger } from './runtime';
+import { taskQueueWorkers, type TaskQueueWorker } from './taskQueues';
 import { TELEMETRY_EXPORT_SCHEDULE_ID } from '../workflows/telemetryExport.contract';
+
+/** The task queues named in WORKER_TASK_QUEUES (all of them when it is empty). */
+function servedTaskQueues(all: TaskQueueWorker[], wanted: string[]): TaskQueueWorker[] {
+  const unknown = wanted.filter((name) => !all.some((w) => w.taskQueue === name));
+  if (unknown.length) {
+    throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${all.map((w) => w.taskQueue).join(', ')}`);
+  }
+  return wanted.length ? all.filter((w) => wanted.includes(w.taskQueue)) : all;
+}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -18,13 +27,14 @@ async function main(): Promise<void> {
 
   const db = createDb(config);
   const connection = await connectWorkerConnection(config);
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: sdkLogger(logger, 'WARN') });
   const providers = createProviders(config, db);
+  const served = servedTaskQueues(taskQueueWorkers(config, db, providers), listOf(config.WORKER_TASK_QUEUES));
 
   // The SDK runtime shuts every worker down on SIGTERM/SIGINT; in-flight
   // activities get the grace time to finish before they are cancelled.
   const workers = await Promise.all(
-    taskQueueWorkers(config, db, providers).map(({ taskQueue, activities }) =>
+    served.map(({ taskQueue, activities }) =>
       Worker.create({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,

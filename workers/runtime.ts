@@ -11,13 +11,16 @@ function forwardTo(logger: Logger) {
   };
 }
 
+/** An SDK logger writing into winston, e.g. for the workflow bundler (which is chatty at INFO). */
+export const sdkLogger = (logger: Logger, level: 'INFO' | 'WARN' = 'INFO') => new DefaultLogger(level, forwardTo(logger));
+
 /**
  * Installs the SDK runtime once per process: winston logging and, when a port
  * is given, the SDK's Prometheus metrics on 127.0.0.1:<port>.
  */
 export function installRuntime(logger: Logger, metricsPort?: number): void {
   Runtime.install({
-    logger: new DefaultLogger('INFO', forwardTo(logger)),
+    logger: sdkLogger(logger),
     telemetryOptions: metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : undefined,
   });
 }

@@ -14,6 +14,7 @@ import { logger } from '../../lib/logger';
 import { createApiMetrics } from '../../lib/metrics';
 import { connectClient, connectWorkerConnection } from '../../lib/temporal';
 import { createProviders, type Providers } from '../../providers';
+import { sdkLogger } from '../../workers/runtime';
 import { taskQueueWorkers } from '../../workers/taskQueues';
 
 interface Shared {
@@ -39,7 +40,8 @@ export function shared(): Shared {
 
 export const temporalClient = () => (client ??= connectClient(shared().config));
 export const nativeConnection = () => (workerConnection ??= connectWorkerConnection(shared().config));
-export const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') }));
+export const workflowBundle = () =>
+  (bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: sdkLogger(logger, 'WARN') }));
 
 /** A fresh worker for one domain's task queue, with the production activities unless a test swaps some. */
 export async function createWorker(taskQueue: string, activityOverrides: object = {}): Promise<Worker> {

@@ -6,6 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, describeConfig, parseConfig } from '../../lib/config';
+import { taskQueueWorkers } from '../../workers/taskQueues';
+import { shared } from '../support/shared';
 
 const ROOT = path.resolve(__dirname, '../..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -88,6 +90,7 @@ const listensOn = (service: Service) => [...(service.ports ?? []).map((p) => p.t
 describe('docker-compose.yml: the production topology', function () {
   this.timeout(60_000);
   let model: ComposeModel;
+  const workerNames = () => Object.keys(model.services).filter((name) => name.startsWith('worker-'));
 
   before(function () {
     if (!existsSync(DOCKER_COMPOSE)) {
@@ -112,7 +115,7 @@ describe('docker-compose.yml: the production topology', function () {
     const names = Object.keys(model.services);
     expect(names).to.include.members([
       'postgres', 'temporal', 'temporal-setup', 'temporal-ui', 's3', 'buckets',
-      'meilisearch', 'stripe-mock', 'migrate', 'api', 'worker',
+      'meilisearch', 'stripe-mock', 'migrate', 'api',
     ]);
     for (const [name, service] of Object.entries(model.services)) {
       expect(service.image, name).to.match(/^[\w./-]+:[\w.-]*\d[\w.-]*$/);
@@ -130,8 +133,14 @@ describe('docker-compose.yml: the production topology', function () {
     expect(script).to.contain('Keyword');
   });
 
-  it('scales the API and the worker horizontally, after migrations, buckets and search attributes', () => {
-    for (const name of ['api', 'worker']) {
+  it('runs a worker service per task queue, together serving every queue the platform has', () => {
+    const served = workerNames().map((name) => model.services[name].environment?.WORKER_TASK_QUEUES);
+    const queues = taskQueueWorkers(shared().config, shared().db, shared().providers).map((w) => w.taskQueue);
+    expect(served.sort()).to.deep.equal([...queues].sort());
+  });
+
+  it('scales the API and the workers horizontally, after migrations, buckets and search attributes', () => {
+    for (const name of ['api', ...workerNames()]) {
       const service = model.services[name];
       expect(service.deploy?.replicas, name).to.be.greaterThan(1);
       expect(service.depends_on?.migrate.condition).to.equal('service_completed_successfully');
@@ -142,7 +151,7 @@ describe('docker-compose.yml: the production topology', function () {
 
   it('publishes the ports the README documents', () => {
     const ports = readmePorts();
-    const { api, temporal, 'temporal-ui': ui, s3, 'stripe-mock': stripe, worker } = model.services;
+    const { api, temporal, 'temporal-ui': ui, s3, 'stripe-mock': stripe } = model.services;
     expect(api.environment?.PORT).to.equal(String(portIn(ports.API)));
     expect(api.ports?.map((p) => p.target)).to.deep.equal([portIn(ports.API)]);
     expect(publishedPorts(api)).to.include(portIn(ports.API));
@@ -150,7 +159,9 @@ describe('docker-compose.yml: the production topology', function () {
     expect(publishedPorts(ui)).to.include(portIn(ports.Temporal, 'UI '));
     expect(publishedPorts(s3)).to.include(portIn(ports.S3));
     expect(publishedPorts(stripe)).to.include(portIn(ports.Stripe));
-    expect(worker.environment?.WORKER_METRICS_PORT).to.equal(String(portIn(ports.worker)));
+    for (const name of workerNames()) {
+      expect(model.services[name].environment?.WORKER_METRICS_PORT, name).to.equal(String(portIn(ports.worker)));
+    }
     expect(listensOn(model.services.postgres)).to.include(portIn(ports.Postgres));
   });
 
@@ -161,7 +172,7 @@ describe('docker-compose.yml: the production topology', function () {
       expect(services, `${setting}: no service ${host}`).to.have.property(host);
       expect(listensOn(services[host]), `${setting}: ${host} does not listen on ${port}`).to.include(Number(port));
     };
-    for (const name of ['api', 'worker']) {
+    for (const name of ['api', ...workerNames()]) {
       const env = services[name].environment ?? {};
       for (const key of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'S3_ENDPOINT', 'STRIPE_API_BASE', 'MEILISEARCH_HOST']) {
         expect(env, name).to.have.property(key);
@@ -177,7 +188,7 @@ describe('docker-compose.yml: the production topology', function () {
 
   it('sets only real platform variables, which the platform accepts in production', () => {
     const known = new Set(describeConfig().map((c) => c.key));
-    for (const name of ['api', 'worker', 'migrate', 'buckets']) {
+    for (const name of ['api', ...workerNames(), 'migrate', 'buckets']) {
       const env = model.services[name].environment ?? {};
       expect(Object.keys(env).filter((key) => !known.has(key)), name).to.deep.equal([]);
       let problems: string[] = [];
