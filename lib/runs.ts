@@ -8,6 +8,7 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { Run } from '../schemas/common';
+import { badRequest, conflict } from './errors';
 import type { RunItem } from '../schemas/runs';
 import { BUSINESS_KEY, runUiUrl, statusName, type TemporalSettings } from './temporal';
 
@@ -55,11 +56,16 @@ export function runItemOf(settings: TemporalSettings, raw: RawExecutionInfo): Ru
 
 /** One page of runs, newest first, with Temporal's page token as the cursor. */
 export async function listRuns(client: Client, settings: TemporalSettings, filter: RunFilter, limit: number, cursor?: string) {
-  const response = await client.workflowService.listWorkflowExecutions({
+  const request = {
     namespace: client.options.namespace,
     query: visibilityQuery(filter),
     pageSize: limit,
     nextPageToken: cursor ? Buffer.from(cursor, 'base64url') : undefined,
+  };
+  const response = await client.workflowService.listWorkflowExecutions(request).catch((err: unknown) => {
+    // Temporal cannot tell a forged page token from a bug of its own; with a cursor it is the cursor.
+    if (cursor) throw badRequest('INVALID_CURSOR', 'the cursor is not one this API issued', [{ path: 'query/cursor', message: 'is invalid' }]);
+    throw err;
   });
   const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
   return { items: (response.executions ?? []).map((raw) => runItemOf(settings, raw)), nextCursor: token };
@@ -130,7 +136,7 @@ export async function describeRunDetail(client: Client, settings: TemporalSettin
 export async function resetRun(client: Client, workflowId: string, runId: string, reason: string): Promise<string> {
   const events = await historyEvents(client, workflowId, runId);
   const firstTask = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
-  if (!firstTask?.eventId) throw new Error(`run ${runId} never completed a workflow task; restart it instead`);
+  if (!firstTask?.eventId) throw conflict('RUN_NOT_RESETTABLE', `run ${runId} never completed a workflow task; restart it instead`);
   const response = await client.workflowService.resetWorkflowExecution({
     namespace: client.options.namespace,
     workflowExecution: { workflowId, runId },

@@ -14,7 +14,9 @@ export const WorkflowIdParams = Type.Object(
 export const ListRunsQuery = Type.Object(
   {
     type: Type.Optional(WorkflowType),
-    status: Type.Optional(RunStatus),
+    status: Type.Optional(
+      Type.Union(['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut', 'ContinuedAsNew'].map((v) => Type.Literal(v))),
+    ),
     businessKey: Type.Optional(BusinessKey),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     ...ListQueryProperties,

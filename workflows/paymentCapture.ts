@@ -26,6 +26,9 @@ const OUTCOMES: Record<string, PaymentStatus> = {
   'payment_intent.canceled': 'canceled',
 };
 
+/** Outcomes after which Stripe will not move the payment on by itself. */
+const FINAL = new Set<PaymentStatus | null>(['succeeded', 'failed', 'canceled']);
+
 const PERCENT: Record<PaymentStatus, number> = {
   pending: 20,
   requires_capture: 60,
@@ -78,6 +81,9 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   const outcome = () => (latest ? OUTCOMES[latest.type] : null);
 
   const settle = async (final: PaymentStatus, failureCode: string | null = null): Promise<PaymentCaptureResult> => {
+    // After a decline Stripe keeps the intent open for another attempt; a payment we record as failed
+    // must not be chargeable later. (Added after the first release, hence the patch marker.)
+    if (final === 'failed' && patched('cancel-intent-after-decline')) await stripeCalls.cancelPaymentIntent(paymentId);
     if (final === 'succeeded') await bookkeeping.recordCapture(paymentId);
     else await bookkeeping.recordPaymentStatus(paymentId, final, { code: failureCode, reason: detail });
     status = final;
@@ -105,8 +111,7 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     // 2. Manual capture: on request, or the uncaptured authorization is released when the TTL passes.
     status = 'requires_capture';
     await bookkeeping.recordPaymentStatus(paymentId, 'requires_capture');
-    const capturedBefore = latest;
-    if (!(await awaitNext(() => captureRequested || cancelRequested || latest !== capturedBefore))) {
+    if (!(await awaitNext(() => captureRequested || cancelRequested || FINAL.has(outcome())))) {
       return await cancelAuthorization('authorization expired uncaptured');
     }
     if (cancelRequested) return await cancelAuthorization('canceled on request');

@@ -31,8 +31,29 @@ export function errorEnvelope(logger: Logger): Middleware {
   };
 }
 
+/** gRPC status codes Temporal answers with, mapped to what the caller can do about them. */
+const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** Errors of a dependency that say something about the request or the dependency, not a bug here. */
+function dependencyError(err: unknown): AppError | null {
+  const { code, nativeError } = err as { code?: unknown; nativeError?: { code?: unknown } };
+  // Postgres class 22 (data exception): a value the request carried that the column cannot hold.
+  const pgCode = typeof code === 'string' ? code : typeof nativeError?.code === 'string' ? nativeError.code : '';
+  if (pgCode.startsWith('22')) return new AppError(400, 'validation_error', 'INVALID_VALUE', 'a value in the request is not valid for its field');
+  const grpc = (err as { cause?: { code?: unknown } }).cause?.code ?? code;
+  if (grpc === GRPC_INVALID_ARGUMENT) return new AppError(400, 'validation_error', 'INVALID_ARGUMENT', 'Temporal refused the request as invalid');
+  if (grpc === GRPC_UNAVAILABLE || grpc === GRPC_DEADLINE_EXCEEDED) {
+    return new AppError(503, 'unavailable', 'TEMPORAL_UNAVAILABLE', 'Temporal is not reachable; retry shortly', [], { 'Retry-After': '5' });
+  }
+  return null;
+}
+
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  const dependency = dependencyError(err);
+  if (dependency) return dependency;
   const status = (err as { status?: number; expose?: boolean }).status;
   if (status && status >= 400 && status < 500 && (err as { expose?: boolean }).expose) {
     return new AppError(status, status === 404 ? 'not_found' : 'validation_error', 'BAD_REQUEST', (err as Error).message);

@@ -178,7 +178,11 @@ async function reserveRefund(deps: AppDeps, paymentId: string, key: string, amou
     const payment = await Payment.query(trx).findById(paymentId).forUpdate();
     if (!payment) throw notFound('payment');
     const existing = await Refund.query(trx).findOne({ paymentId, idempotencyKey: key });
-    if (existing) return existing;
+    if (existing) {
+      const same = (amount === undefined || amount === Number(existing.amountCents)) && reason === existing.reason;
+      if (!same) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different refund');
+      return existing;
+    }
     if (payment.status !== 'succeeded' && payment.status !== 'partially_refunded') {
       throw conflict('PAYMENT_NOT_REFUNDABLE', `the payment is ${payment.status}`);
     }

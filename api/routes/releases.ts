@@ -129,8 +129,10 @@ export const releaseRoutes = [
       422: { description: 'CHANGE_WINDOW_INVALID (end not after start), CHANGE_WINDOW_STARTED' },
     },
     handler: async ({ body, principal, deps }) => {
-      checkWindow(body);
-      const release = await ReleaseRun.createOrFind(deps.db, body, releaseChecklist(deps.config), principal.sub);
+      // The same version and environment answer the existing run, even once its window has started.
+      const existing = await ReleaseRun.query(deps.db).findOne({ environment: body.environment, version: body.version });
+      if (!existing) checkWindow(body);
+      const release = existing ?? (await ReleaseRun.createOrFind(deps.db, body, releaseChecklist(deps.config), principal.sub));
       deps.metrics.workflowStarts.inc({ type: RELEASE_EVALUATION_WORKFLOW });
       const run = await startOrGetRun(deps.temporal, deps.config, {
         workflowType: RELEASE_EVALUATION_WORKFLOW,

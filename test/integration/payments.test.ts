@@ -73,6 +73,8 @@ describe('payments (SPEC §4.2)', () => {
       await withWorker(async () => {
         await postWebhook(api.url, stripeEvent('payment_intent.amount_capturable_updated', payment.id));
         await untilStatus(payment.id, 'requires_capture');
+        // Stripe may report the authorization again (a new event id): the payment stays capturable.
+        await postWebhook(api.url, stripeEvent('payment_intent.amount_capturable_updated', payment.id));
         const capture = await call(api.url, 'POST', `/api/v1/payments/${payment.id}/capture`, { token: finance(), body: {} });
         expect(capture.status, JSON.stringify(capture.body)).to.equal(202);
         const again = await call(api.url, 'POST', `/api/v1/payments/${payment.id}/capture`, { token: finance(), body: {} });
@@ -112,6 +114,7 @@ describe('payments (SPEC §4.2)', () => {
       });
       expect(result).to.include({ status: 'failed', failureCode: 'insufficient_funds' });
       expect((await paymentRow(payment.id)).failureCode).to.equal('insufficient_funds');
+      expect(proxy.matching('POST', /\/cancel$/), 'the declined intent cannot be charged later').to.have.length(1);
     });
   });
 
@@ -240,6 +243,8 @@ describe('payments (SPEC §4.2)', () => {
       const repeat = await refund(id, { amountCents: 3000 }, key);
       expect(repeat.body.refund.id).to.equal(partial.body.refund.id);
       expect(repeat.body.run.runId).to.equal(partial.body.run.runId);
+      const reused = await refund(id, { amountCents: 2500 }, key);
+      expect([reused.status, reused.body.code]).to.deep.equal([409, 'IDEMPOTENCY_KEY_REUSED']);
       const over = await refund(id, { amountCents: 7001 });
       expect([over.status, over.body.code]).to.deep.equal([422, 'REFUND_EXCEEDS_CAPTURED']);
       await withWorker(() => resultOf(partial.body.run.workflowId));
@@ -295,6 +300,7 @@ describe('payments (SPEC §4.2)', () => {
       });
       expect(result).to.include({ status: 'failed', failureCode: 'expired_card' });
       expect(await paymentRow(payment.id)).to.include({ status: 'failed', failureCode: 'expired_card' });
+      expect(proxy.matching('POST', /\/cancel$/), 'the authorization is released').to.have.length(1);
     });
 
     it('transient 500s and a timeout are retried with the same idempotency key, then succeed', async () => {
@@ -347,7 +353,8 @@ describe('payments (SPEC §4.2)', () => {
 
   it('reports per currency by local day in a non-UTC reporting time zone', async () => {
     const db = shared().db;
-    const currency = 'gbp';
+    // A currency of its own, so rows other runs left in a reused database do not count here.
+    const currency = `x${randomUUID().replace(/[^a-z]/g, '').slice(0, 2).padEnd(2, 'q')}`;
     // Far in the past so no other test's payments fall in the window; New York is UTC-5 in March before DST.
     const at = (iso: string, total: number, tax: number) => ({
       id: randomUUID(), customerId: `report-${randomUUID()}`, idempotencyKey: randomUUID(), requestHash: 'x',
@@ -382,11 +389,14 @@ describe('payments (SPEC §4.2)', () => {
       return client.workflow.execute(BILLING_RECONCILIATION_WORKFLOW, { taskQueue: PAYMENTS_TASK_QUEUE, workflowId: `reconciliation-test-${randomUUID()}` });
     });
     expect(result.chargesSeen).to.be.greaterThan(0);
-    const anomalies = await call(api.url, 'GET', '/api/v1/payments/reconciliation/anomalies?limit=200', { token: finance() });
-    expect(anomalies.status).to.equal(200);
-    const kinds = new Set(anomalies.body.items.map((a: { kind: string }) => a.kind));
-    expect(kinds).to.include('unknown_charge');
-    expect(anomalies.body.items.find((a: { reference: string }) => a.reference === payment.id)).to.include({ kind: 'missing_charge' });
+    const unknown = await call(api.url, 'GET', '/api/v1/payments/reconciliation/anomalies?kind=unknown_charge', { token: finance() });
+    expect(unknown.status).to.equal(200);
+    expect(unknown.body.items.length, 'stripe-mock lists a charge no payment accounts for').to.be.greaterThan(0);
+    const missing = await call(api.url, 'GET', '/api/v1/payments/reconciliation/anomalies?kind=missing_charge&limit=200', { token: finance() });
+    expect(missing.body.items.find((a: { reference: string }) => a.reference === payment.id)).to.include({ kind: 'missing_charge' });
     expect((await call(api.url, 'GET', '/api/v1/payments/reconciliation/anomalies', { token: tokenFor('support') })).status).to.equal(403);
+    const forged = Buffer.from(JSON.stringify({ id: 'not-a-number' })).toString('base64url');
+    const bad = await call(api.url, 'GET', `/api/v1/payments/reconciliation/anomalies?cursor=${forged}`, { token: finance() });
+    expect([bad.status, bad.body.type], 'a forged cursor is bad input, not a server error').to.deep.equal([400, 'validation_error']);
   });
 });

@@ -66,6 +66,9 @@ describe('runs, replays and schedules for operators (SPEC §4.6)', () => {
     expect(paged.body.items).to.have.length(2);
     expect(paged.body.nextCursor).to.be.a('string');
     const next = await call(api.url, 'GET', `/api/v1/runs?type=${ASSET_CONVERSION_WORKFLOW}&status=Failed&since=${since}&limit=2&cursor=${paged.body.nextCursor}`, { token: support });
+    const forged = await call(api.url, 'GET', '/api/v1/runs?cursor=bm90LWEtdG9rZW4', { token: support });
+    expect([forged.status, forged.body.type], 'a forged page token is bad input').to.deep.equal([400, 'validation_error']);
+    expect((await call(api.url, 'GET', '/api/v1/runs?status=Unknown', { token: support })).status).to.equal(400);
     expect(next.body.items.map((r: { runId: string }) => r.runId)).not.to.include.members(paged.body.items.map((r: { runId: string }) => r.runId));
   });
 
