@@ -144,8 +144,18 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
         })
         .onConflict('id')
         .ignore();
+      // A replayed failed run (reset or restart) takes up its failed policies again from their committed cursors.
+      const reopened = await RetentionRun.query(trx)
+        .findById(input.retentionRunId)
+        .where('status', 'failed')
+        .patch({ status: 'running', completedAt: null });
+      if (reopened > 0) {
+        await RetentionRunPolicy.query(trx)
+          .where({ retentionRunId: input.retentionRunId, status: 'failed' })
+          .patch({ status: 'pending', error: null });
+      }
       const planned = await RetentionRunPolicy.query(trx).where('retentionRunId', input.retentionRunId).resultSize();
-      if (planned > 0) return; // a retry, or a continued run: the plan stands
+      if (planned > 0) return; // a retry, a continued run or a replay: the plan stands
       const q = RetentionPolicy.query(trx).orderBy(['createdAt', 'id']);
       // Policies named explicitly run even when inactive; otherwise every active policy runs.
       if (input.policyIds) q.whereIn('id', input.policyIds);

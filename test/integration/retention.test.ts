@@ -341,6 +341,34 @@ describe('retention runs (SPEC §4.5)', () => {
     expect(metrics.body as unknown as string).to.match(/^retention_policies_resting\{entity="quarantined_objects"\} [1-9]\d*$/m);
   });
 
+  it('a failed run replayed (reset) once its bucket is back completes the failed policy and settles the record', async () => {
+    const { db, config, providers } = shared();
+    const tag = `replay-${randomUUID().slice(0, 8)}`;
+    const asOf = new Date(Date.now() - 60_000);
+    const old = aroundCutoff(asOf, 30);
+    const infected = await insertAsset(db, { ownerId: tag, status: 'quarantined', createdAt: old.expired, updatedAt: old.expired });
+    await providers.storage.put(config.S3_BUCKET_QUARANTINE, infected.uploadKey, Buffer.from('X5O!'), { contentType: 'application/pdf' });
+    const failing = await createPolicy({ entity: 'quarantined_objects', action: 'hard-delete', retentionDays: 30, criteria: { owner_id: tag } });
+    const broken = retentionActivities({ buckets: { uploads: config.S3_BUCKET_UPLOADS, quarantine: `edulure-missing-${tag}` }, maxFailures: 5 });
+
+    const first = await runToEnd({ retentionRunId: randomUUID(), dryRun: false, policyIds: [failing], asOf: asOf.toISOString() }, broken);
+    expect(first.view.status).to.equal('failed');
+    const workflowId: string = first.view.workflowId;
+    const replay = await call(api.url, 'POST', `/api/v1/runs/${encodeURIComponent(workflowId)}/replay`, {
+      token: admin,
+      body: { mode: 'reset', reason: 'quarantine bucket restored' },
+    });
+    expect(replay.status, JSON.stringify(replay.body)).to.equal(202);
+    const worker = await createWorker(RETENTION_TASK_QUEUE);
+    await worker.runUntil((await temporalClient()).workflow.getHandle(workflowId, replay.body.run.runId).result());
+
+    const view = (await call(api.url, 'GET', `/api/v1/retention/runs/${first.view.id}`, { token: operator })).body.retentionRun;
+    expect(view.status).to.equal('completed');
+    expect(policyOf(view, failing)).to.include({ status: 'completed', affected: 1 });
+    expect(await providers.storage.head(config.S3_BUCKET_QUARANTINE, infected.uploadKey)).to.equal(null);
+    expect((await db('assets').where('id', infected.id).first()).status).to.equal('deleted');
+  });
+
   it('schedules data-retention from DATA_RETENTION_CRON/TIMEZONE, paused when disabled, dry when DATA_RETENTION_DRY_RUN', () => {
     const { config } = shared();
     const find = (overrides: Partial<typeof config>) => scheduleDefinitions({ ...config, ...overrides }).find((d) => d.id === 'data-retention');
