@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { CronExpressionParser } from 'cron-parser';
 import type { Db } from '../lib/db';
-import { ReleaseGateEvaluation, ReleaseRun } from '../db/models/ReleaseRun';
+import { ReleaseRun } from '../db/models/ReleaseRun';
 import {
   OPEN_RELEASE_STATUSES,
   type GateState,
@@ -72,8 +72,17 @@ export function changeFreezeOverlaps(window: ChangeWindow, freeze: ChangeFreeze)
 }
 
 export function createReleaseActivities({ db, changeFreeze }: ReleaseActivityDeps) {
-  /** Records the freeze warnings of the run's change window. */
+  /**
+   * Records the freeze warnings of the run's change window. A run replayed after an
+   * infrastructure failure finds its record `failed` and opens it again: the replay
+   * re-applies the same evaluations in the same order, so their sequence numbers
+   * match the rows already written (which are kept once) and the revisions restart.
+   */
   async function openRelease(publicId: string, window: ChangeWindow): Promise<ReleaseWarning[]> {
+    await ReleaseRun.query(db)
+      .findById(publicId)
+      .where('status', 'failed')
+      .patch({ status: 'pending', failureReason: null, closedAt: null, revision: 0, updatedAt: new Date() } as Partial<ReleaseRun>);
     const warnings = changeFreezeOverlaps(window, changeFreeze);
     const updated = await ReleaseRun.query(db)
       .findById(publicId)
@@ -89,8 +98,9 @@ export function createReleaseActivities({ db, changeFreeze }: ReleaseActivityDep
   async function recordReleaseState(snapshot: ReleaseStateSnapshot): Promise<void> {
     await db.transaction(async (trx) => {
       if (snapshot.evaluations.length > 0) {
-        await ReleaseGateEvaluation.query(trx)
-          .insert(snapshot.evaluations.map((e) => ({ ...e, releaseRunId: snapshot.publicId })))
+        // Plain knex: with some rows already there (a retry, a replay) Objection cannot map the fewer rows returned.
+        await trx('release_gate_evaluations')
+          .insert(snapshot.evaluations.map((e) => ({ ...e, metrics: e.metrics ? JSON.stringify(e.metrics) : null, releaseRunId: snapshot.publicId })))
           .onConflict(['release_run_id', 'seq'])
           .ignore();
       }

@@ -86,6 +86,49 @@ describe('release readiness through the API (SPEC §4.4)', () => {
     expect(fetched.body.release).to.deep.equal(release);
   });
 
+  it('a run that failed on infrastructure, reset once the database is back, takes up the release where it was', async () => {
+    const created = await createRelease(releaseBody(DAY_MS, { metrics: PASSING_METRICS }));
+    const { publicId } = created.release;
+    const healthy = await createWorker(RELEASES_TASK_QUEUE);
+    await healthy.runUntil(async () => expect((await evaluate(publicId, 'compliance', { status: 'pass' })).status).to.equal(200));
+
+    // The next write is refused for good (the database gone past every retry): the run fails, the record says so.
+    const refusing = await createWorker(RELEASES_TASK_QUEUE, {
+      recordReleaseState: async () => {
+        throw ApplicationFailure.nonRetryable('the database refused the write', 'DatabaseUnavailable');
+      },
+    });
+    const client = await temporalClient();
+    await refusing.runUntil(async () => {
+      expect((await evaluate(publicId, 'change', { status: 'pass' })).status).to.be.at.least(500);
+      await client.workflow.getHandle(created.run.workflowId).result().catch(() => undefined);
+    });
+    const status = async () => (await call(api.url, 'GET', `/api/v1/releases/runs/${publicId}`, { token: operator })).body.release;
+    expect((await status()).status).to.equal('failed');
+
+    const replay = await call(api.url, 'POST', `/api/v1/runs/${encodeURIComponent(created.run.workflowId)}/replay`, {
+      token: operator,
+      body: { mode: 'reset', reason: 'database restored' },
+    });
+    expect(replay.status, JSON.stringify(replay.body)).to.equal(202);
+    const resumed = await (await createWorker(RELEASES_TASK_QUEUE)).runUntil(async () => {
+      let release = await status();
+      for (let i = 0; i < 200 && release.status === 'failed'; i += 1) {
+        await new Promise((r) => setTimeout(r, 50));
+        release = await status();
+      }
+      expect(release.status, 'the replayed run opens the record again').to.not.equal('failed');
+      const change = await evaluate(publicId, 'change', { status: 'pass' });
+      expect(change.status, JSON.stringify(change.body)).to.equal(200);
+      return change.body.release;
+    });
+    expect(resumed).to.include({ status: 'ready', readinessScore: 100 });
+    expect(gateOf(resumed, 'compliance').status, 'the evaluation made before the failure still counts').to.equal('pass');
+    const rows = await shared().db('release_gate_evaluations').where('releaseRunId', publicId).orderBy('seq');
+    expect(rows.map((r: any) => r.seq), 'one gap-free numbering across the replay').to.deep.equal(rows.map((_: unknown, i: number) => i + 1));
+    expect(rows.filter((r: any) => r.gateKey === 'compliance'), 'the evaluation recorded before the failure is kept once').to.have.length(1);
+  });
+
   it('failing metrics: blocked with the failing gates named; passing evaluations of those gates make it ready', async () => {
     const { release: created } = await createRelease(releaseBody(DAY_MS, { metrics: FAILING_METRICS }));
     const { publicId } = created;
