@@ -1,5 +1,6 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities/releases';
+import { causeMessage } from './failures';
 import type {
   ChecklistGate,
   Criterion,
@@ -205,8 +206,7 @@ export async function releaseEvaluation(input: ReleaseEvaluationInput): Promise<
     return { publicId, status, readinessScore: final.readinessScore };
   } catch (err) {
     closing = true;
-    const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = causeMessage(err);
     closed = { stage: 'failed', percent: 100, detail: reason };
     await bookkeeping.failRelease(publicId, `recording the release failed after retries: ${reason}`);
     throw err;

@@ -1,14 +1,13 @@
 import { ScheduleNotFoundError, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
 import { notFound } from '../../lib/errors';
-import { scheduleDefinitions } from '../../lib/schedules';
+import { scheduleDefinitions, type ScheduleDefinition } from '../../lib/schedules';
 import { ScheduleList, ScheduleParams, ScheduleResponse, TriggerResponse, type ScheduleView } from '../../schemas/runs';
-import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
 
 const NEXT_RUNS_SHOWN = 5;
 
-function viewOf(deps: AppDeps, d: ScheduleDescription): ScheduleView {
-  const definition = scheduleDefinitions(deps.config).find((s) => s.id === d.scheduleId);
+function viewOf(definitions: ScheduleDefinition[], d: ScheduleDescription): ScheduleView {
+  const definition = definitions.find((s) => s.id === d.scheduleId);
   const last = d.info.recentActions.at(-1);
   return {
     id: d.scheduleId,
@@ -49,8 +48,9 @@ export const scheduleRoutes = [
     responses: { 200: { description: 'the schedules', schema: ScheduleList } },
     handler: async ({ deps }) => {
       const items: ScheduleView[] = [];
+      const definitions = scheduleDefinitions(deps.config);
       for await (const summary of deps.temporal.schedule.list()) {
-        items.push(viewOf(deps, await describeSchedule(deps.temporal.schedule.getHandle(summary.scheduleId))));
+        items.push(viewOf(definitions, await describeSchedule(deps.temporal.schedule.getHandle(summary.scheduleId))));
       }
       items.sort((a, b) => a.id.localeCompare(b.id));
       return { status: 200, body: { items, nextCursor: null } };
@@ -89,7 +89,7 @@ export const scheduleRoutes = [
         await describeSchedule(handle);
         const note = `${change}d by ${principal.sub}`;
         await (change === 'pause' ? handle.pause(note) : handle.unpause(note));
-        return { status: 200, body: { schedule: viewOf(deps, await describeSchedule(handle)) } };
+        return { status: 200, body: { schedule: viewOf(scheduleDefinitions(deps.config), await describeSchedule(handle)) } };
       },
     }),
   ),

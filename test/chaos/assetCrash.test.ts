@@ -4,7 +4,8 @@ import { AssetIngestionEvent, AssetRendition } from '../../db/models/Asset';
 import { readFixture, uploadAsset } from '../support/assets';
 import { call, tokenFor } from '../support/http';
 import { shared, startApi, temporalClient } from '../support/shared';
-import { startWorkerProcess, waitFor } from '../support/workerProcess';
+import { startWorkerProcess } from '../support/workerProcess';
+import { waitFor } from '../support/wait';
 
 describe('chaos: SIGKILL the worker mid-conversion (SPEC §6)', () => {
   const workers: ChildProcess[] = [];

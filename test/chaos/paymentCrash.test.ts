@@ -5,7 +5,8 @@ import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { call } from '../support/http';
 import { createPayment, finance, ledgerImbalance, postWebhook, startStripeProxy, stripeEvent } from '../support/payments';
 import { createWorker, shared, startApi, temporalClient } from '../support/shared';
-import { killHard, startWorkerProcess, waitFor } from '../support/workerProcess';
+import { killHard, startWorkerProcess } from '../support/workerProcess';
+import { waitFor } from '../support/wait';
 
 describe('chaos: SIGKILL the worker between the Stripe refund and the ledger write (SPEC §6)', () => {
   const workers: ChildProcess[] = [];

@@ -4,7 +4,8 @@ import { ReleaseGateEvaluation, ReleaseRun } from '../../db/models/ReleaseRun';
 import { call, tokenFor } from '../support/http';
 import { PASSING_METRICS, releaseBody } from '../support/releases';
 import { shared, startApi, temporalClient } from '../support/shared';
-import { killHard, startWorkerProcess, waitFor } from '../support/workerProcess';
+import { killHard, startWorkerProcess } from '../support/workerProcess';
+import { waitFor } from '../support/wait';
 
 // Long enough for two worker processes to start on a loaded 2-core machine before the window opens.
 const WINDOW_STARTS_IN_MS = 45_000;

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { RetentionRunPolicy } from '../../db/models/Retention';
 import { aroundCutoff, insertAsset, insertEventsBefore, insertIngestionEvents, startRetentionRun } from '../support/retention';
 import { shared } from '../support/shared';
-import { killHard, startWorkerProcess, waitFor } from '../support/workerProcess';
+import { killHard, startWorkerProcess } from '../support/workerProcess';
+import { waitFor } from '../support/wait';
 
 const BATCH_SIZE = 50;
 const EXPIRED = 20000;

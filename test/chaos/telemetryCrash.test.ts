@@ -6,7 +6,8 @@ import { EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryExport } from '../../d
 import { call, tokenFor } from '../support/http';
 import { shared, startApi, temporalClient } from '../support/shared';
 import { expectExactlyOnce, exportedObjectsSince, ingest, makeEvents } from '../support/telemetry';
-import { killHard, startWorkerProcess, waitFor } from '../support/workerProcess';
+import { killHard, startWorkerProcess } from '../support/workerProcess';
+import { waitFor } from '../support/wait';
 
 const BATCH_SIZE = 20;
 

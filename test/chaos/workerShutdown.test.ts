@@ -5,7 +5,8 @@ import { ASSETS_TASK_QUEUE } from '../../workflows/assetConversion.contract';
 import { readFixture, uploadAsset } from '../support/assets';
 import { call, tokenFor } from '../support/http';
 import { createWorker, shared, startApi, temporalClient } from '../support/shared';
-import { killHard, startWorkerProcess, waitFor } from '../support/workerProcess';
+import { killHard, startWorkerProcess } from '../support/workerProcess';
+import { waitFor } from '../support/wait';
 
 describe('graceful worker shutdown (SIGTERM)', () => {
   const workers: ChildProcess[] = [];

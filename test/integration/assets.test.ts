@@ -5,6 +5,7 @@ import { AssetIngestionEvent } from '../../db/models/Asset';
 import { readFixture, uploadAsset } from '../support/assets';
 import { eicarBuffer } from '../support/eicar';
 import { call, tokenFor } from '../support/http';
+import { waitFor } from '../support/wait';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 
 describe('asset conversion end to end (SPEC §4.1)', () => {
@@ -135,12 +136,11 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
     const third = await call(api.url, 'POST', `/api/v1/assets/${uploaded.id}/ingest`, { token: instructor });
     expect(third.body.run.runId, 'a completed run is answered, not repeated').to.equal(first.body.run.runId);
 
-    let found: string[] = [];
-    for (let i = 0; i < 50 && found.length === 0; i += 1) {
-      found = [];
-      for await (const w of client.workflow.list({ query: `BusinessKey = "${uploaded.id}"` })) found.push(w.runId);
-      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
+    const found = await waitFor('the run in visibility', async () => {
+      const runIds: string[] = [];
+      for await (const w of client.workflow.list({ query: `BusinessKey = "${uploaded.id}"` })) runIds.push(w.runId);
+      return runIds.length > 0 ? runIds : undefined;
+    });
     expect(found).to.deep.equal([first.body.run.runId]);
   });
 

@@ -5,6 +5,7 @@ import { LedgerEntry, Payment, Refund } from '../../db/models/Payment';
 import { BILLING_RECONCILIATION_WORKFLOW } from '../../workflows/billingReconciliation.contract';
 import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { call, tokenFor } from '../support/http';
+import { waitFor } from '../support/wait';
 import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent } from '../support/payments';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 import { cardDeclined, stripeOutage, type StripeProxy } from '../support/stripeProxy';
@@ -33,13 +34,8 @@ describe('payments (SPEC §4.2)', () => {
   }
 
   /** Polls the payment row until it reaches `status` (the worker acts on webhooks asynchronously). */
-  async function untilStatus(id: string, status: string): Promise<void> {
-    for (let i = 0; i < 300; i += 1) {
-      if ((await paymentRow(id)).status === status) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`payment ${id} never reached ${status}; it is ${(await paymentRow(id)).status}`);
-  }
+  const untilStatus = (id: string, status: string) =>
+    waitFor(`payment ${id} to reach ${status}`, async () => ((await paymentRow(id)).status === status ? true : undefined));
 
   describe('capture through signed webhooks', () => {
     it('automatic: pending → succeeded, with balanced ledger postings and one intent', async () => {

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createReleaseActivities } from '../../activities/releases';
 import { RELEASES_TASK_QUEUE, evaluateGateUpdate } from '../../workflows/releaseEvaluation.contract';
 import { call, tokenFor } from '../support/http';
+import { waitFor } from '../support/wait';
 import { DAY_MS, FAILING_METRICS, HOUR_MS, PASSING_METRICS, releaseBody } from '../support/releases';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 
@@ -112,11 +113,10 @@ describe('release readiness through the API (SPEC §4.4)', () => {
     });
     expect(replay.status, JSON.stringify(replay.body)).to.equal(202);
     const resumed = await (await createWorker(RELEASES_TASK_QUEUE)).runUntil(async () => {
-      let release = await status();
-      for (let i = 0; i < 200 && release.status === 'failed'; i += 1) {
-        await new Promise((r) => setTimeout(r, 50));
-        release = await status();
-      }
+      const release = await waitFor('the replayed run to open the record again', async () => {
+        const current = await status();
+        return current.status === 'failed' ? undefined : current;
+      });
       expect(release.status, 'the replayed run opens the record again').to.not.equal('failed');
       const change = await evaluate(publicId, 'change', { status: 'pass' });
       expect(change.status, JSON.stringify(change.body)).to.equal(200);

@@ -8,6 +8,7 @@ import { BILLING_RECONCILIATION_SCHEDULE } from '../../workflows/billingReconcil
 import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { readFixture, uploadAsset } from '../support/assets';
 import { call, tokenFor } from '../support/http';
+import { waitFor } from '../support/wait';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 
 describe('runs, replays and schedules for operators (SPEC §4.6)', () => {
@@ -185,15 +186,15 @@ describe('runs, replays and schedules for operators (SPEC §4.6)', () => {
       const trigger = await call(api.url, 'POST', `/api/v1/schedules/${BILLING_RECONCILIATION_SCHEDULE}/trigger`, { token: operator });
       expect(trigger.status).to.equal(202);
       expect(trigger.body.scheduleId).to.equal(BILLING_RECONCILIATION_SCHEDULE);
-      let lastRun: { workflowId: string; runId: string } | null = null;
-      for (let i = 0; i < 100 && !lastRun; i += 1) {
+      const lastRun = await waitFor('the triggered run to be listed', async () => {
         const list = await call(api.url, 'GET', '/api/v1/schedules', { token: operator });
-        lastRun = list.body.items.find((s: { id: string }) => s.id === BILLING_RECONCILIATION_SCHEDULE).lastRun;
-        if (!lastRun) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(lastRun?.workflowId).to.match(new RegExp(`^${BILLING_RECONCILIATION_SCHEDULE}-`));
+        return (list.body.items.find((s: { id: string }) => s.id === BILLING_RECONCILIATION_SCHEDULE).lastRun ?? undefined) as
+          | { workflowId: string; runId: string }
+          | undefined;
+      });
+      expect(lastRun.workflowId).to.match(new RegExp(`^${BILLING_RECONCILIATION_SCHEDULE}-`));
       const worker = await createWorker(PAYMENTS_TASK_QUEUE);
-      await worker.runUntil(untilClosed((lastRun as { workflowId: string }).workflowId, (lastRun as { runId: string }).runId));
+      await worker.runUntil(untilClosed(lastRun.workflowId, lastRun.runId));
       expect((await call(api.url, 'POST', '/api/v1/schedules/no-such-schedule/trigger', { token: operator })).status).to.equal(404);
     });
   });

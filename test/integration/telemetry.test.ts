@@ -18,6 +18,7 @@ import { call, tokenFor } from '../support/http';
 import { createWorker, shared, startApi, temporalClient, workflowBundle, type TestApi } from '../support/shared';
 import { expectExactlyOnce, exportedObjectsSince, ingest, makeEvents, occurrences, recordConsent } from '../support/telemetry';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
+import { waitFor } from '../support/wait';
 
 const storedIds = async (eventIds: string[]) =>
   (await TelemetryEvent.query(shared().db).whereIn('eventId', eventIds)).map((e) => e.eventId).sort();
@@ -340,12 +341,9 @@ describe('telemetry export (SPEC §4.3)', () => {
 });
 
 /** The workflow ID of the run a schedule trigger started. */
-async function waitForScheduledRun(schedule: ScheduleHandle): Promise<string> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
+function waitForScheduledRun(schedule: ScheduleHandle): Promise<string> {
+  return waitFor('the schedule trigger to start a run', async () => {
     const { info } = await schedule.describe();
-    const id = info.runningActions[0]?.workflow.workflowId ?? info.recentActions[0]?.action.workflow.workflowId;
-    if (id) return id;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the schedule trigger started no run');
+    return info.runningActions[0]?.workflow.workflowId ?? info.recentActions[0]?.action.workflow.workflowId;
+  });
 }
