@@ -1,17 +1,18 @@
 // Activities of the telemetry export. Exactly once, whatever crashes or races:
 // - one exporter at a time (a transaction-scoped advisory lock, released by
 //   Postgres when the holder's connection dies);
-// - a batch is claimed (its events marked with the batch id) and committed
-//   before its object is written, so a retry after a crash resumes the same
-//   events under the same key and overwrites its own object;
-// - the export row, exported_at and the checkpoint commit in one transaction.
+// - a batch is an id range, claimed (its export row written, open) and committed
+//   before its object is written, so a retry after a crash resumes the same range
+//   under the same key and overwrites its own object;
+// - the claim waits for the inserts in flight, so no event can appear below its range;
+// - the export row's commit and the checkpoint commit in one transaction.
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryExport } from '../db/models/Telemetry';
+import { claimedThrough, EXPORT_CHECKPOINT, INGESTION_LOCK_KEY, TelemetryCheckpoint, TelemetryExport } from '../db/models/Telemetry';
 import type { Db } from '../lib/db';
 import type { Storage } from '../providers/storage';
 import type { ExportedBatch } from '../schemas/telemetry';
@@ -56,14 +57,20 @@ const EVENT_LINE = `json_build_object(
   'receivedAt', to_char(received_at AT TIME ZONE 'UTC', ${ISO_UTC}),
   'userId', user_id, 'scope', scope, 'properties', properties)::text AS line`;
 
-/** The JSONL of a claimed batch, a page of rows at a time (keyset, never the whole batch in memory). */
-export async function* batchLines(db: Db, batchId: string): AsyncGenerator<Buffer> {
-  let after = '0';
+/** The ids of a batch: every accepted event with afterId < id <= throughId. */
+export interface EventRange {
+  afterId: string;
+  throughId: string;
+}
+
+/** The JSONL of a batch, a page of rows at a time (keyset, never the whole batch in memory). */
+export async function* batchLines(db: Db, range: EventRange): AsyncGenerator<Buffer> {
+  let after = range.afterId;
   for (;;) {
     const { rows } = (await db.raw(
       `SELECT id, ${EVENT_LINE} FROM telemetry_events
-       WHERE export_batch_id = ? AND exported_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
-      [batchId, after, PAGE_ROWS],
+       WHERE status = 'accepted' AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+      [after, range.throughId, PAGE_ROWS],
     )) as { rows: Array<{ id: string; line: string }> };
     if (rows.length === 0) return;
     yield Buffer.from(`${rows.map((r) => r.line).join('\n')}\n`);
@@ -86,41 +93,56 @@ function byteCounter(): Transform & { bytes: number } {
 export function createTelemetryActivities(deps: TelemetryActivityDeps) {
   const { db, storage, exports: settings } = deps;
 
-  /** A batch claimed earlier whose commit never happened (its exporter crashed). */
-  async function openBatch(): Promise<string | null> {
-    const row = (await db('telemetry_events')
-      .select('exportBatchId')
-      .whereNotNull('exportBatchId')
-      .whereNull('exportedAt')
-      .first()) as { exportBatchId: string } | undefined;
-    return row?.exportBatchId ?? null;
+  /** The oldest batch claimed earlier whose commit never happened (its exporter crashed). */
+  async function openBatch(): Promise<TelemetryExport | undefined> {
+    return TelemetryExport.query(db).whereNull('committedAt').orderBy('throughEventId').first();
   }
 
-  /** Marks the next pending events with a new batch id; committed at once, so a crash cannot change the batch. */
-  async function claimBatch(batchSize: number): Promise<string | null> {
-    const batchId = newBatchId(new Date());
-    const { rowCount } = (await db.raw(
-      `UPDATE telemetry_events SET export_batch_id = ?
-       WHERE id IN (SELECT id FROM telemetry_events WHERE status = 'accepted' AND exported_at IS NULL ORDER BY id LIMIT ?)`,
-      [batchId, batchSize],
-    )) as { rowCount: number };
-    return rowCount > 0 ? batchId : null;
+  /** The next pending events as a new open batch, committed at once, so a crash cannot change the batch. */
+  async function claimBatch(batchSize: number): Promise<TelemetryExport | undefined> {
+    return db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(?)', [INGESTION_LOCK_KEY]);
+      const afterId = await claimedThrough(trx);
+      const { rows } = (await trx.raw(
+        `SELECT count(*)::int AS count, max(id)::text AS through_id, min(occurred_at) AS first_event_at,
+                max(occurred_at) AS last_event_at, max(received_at) AS last_received_at
+         FROM (SELECT id, occurred_at, received_at FROM telemetry_events WHERE status = 'accepted' AND id > ? ORDER BY id LIMIT ?) batch`,
+        [afterId, batchSize],
+      )) as { rows: Array<{ count: number; through_id: string | null; first_event_at: Date; last_event_at: Date; last_received_at: Date }> };
+      const batch = rows[0];
+      if (batch.count === 0 || batch.through_id === null) return undefined;
+      const batchId = newBatchId(new Date());
+      return TelemetryExport.query(trx).insertAndFetch({
+        batchId,
+        bucket: settings.bucket,
+        key: exportKey(settings, batchId),
+        count: batch.count,
+        bytes: 0,
+        firstEventAt: batch.first_event_at,
+        lastEventAt: batch.last_event_at,
+        afterEventId: afterId,
+        throughEventId: batch.through_id,
+        lastReceivedAt: batch.last_received_at,
+        // Millisecond precision, like the list's keyset cursor.
+        createdAt: new Date(),
+      });
+    });
   }
 
   /** Streams the batch from Postgres through gzip into S3 (multipart for large batches); returns the bytes written. */
-  async function writeObject(batchId: string, key: string): Promise<number> {
+  async function writeObject(batch: TelemetryExport): Promise<number> {
     const counter = byteCounter();
-    const source = Readable.from(batchLines(db, batchId));
+    const source = Readable.from(batchLines(db, { afterId: batch.afterEventId, throughId: batch.throughEventId }));
     const run = currentRun();
     const reading = settings.compress ? pipeline(source, createGzip(), counter) : pipeline(source, counter);
-    const uploading = storage.put(settings.bucket, key, counter, {
-        contentType: settings.compress ? 'application/gzip' : 'application/x-ndjson',
+    const uploading = storage.put(batch.bucket, batch.key, counter, {
+        contentType: batch.key.endsWith('.gz') ? 'application/gzip' : 'application/x-ndjson',
         metadata: {
           'lineage-tool': settings.lineageTool,
           'lineage-job': TELEMETRY_EXPORT_WORKFLOW,
           'lineage-run': `${run.workflowId}/${run.runId}`,
           'lineage-source': 'postgres:telemetry_events',
-          'batch-id': batchId,
+          'batch-id': batch.batchId,
           format: 'jsonl',
         },
       })
@@ -133,49 +155,31 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
     return counter.bytes;
   }
 
-  /** The export row, exported_at and the checkpoint, together; a batch already committed changes nothing. */
-  async function commitBatch(trx: Knex.Transaction, batchId: string, key: string, bytes: number) {
+  /** The export row's commit and the checkpoint, together; a batch already committed changes nothing. */
+  async function commitBatch(trx: Knex.Transaction, batch: TelemetryExport, bytes: number): Promise<void> {
     // The checkpoint row lock orders commits; it is taken first, before anything is written.
     const checkpoint = await TelemetryCheckpoint.query(trx).findById(EXPORT_CHECKPOINT).forUpdate();
     if (!checkpoint) throw ApplicationFailure.nonRetryable('the export checkpoint row is missing', 'CheckpointMissing');
-    const stats = (await trx('telemetry_events')
-      .where('exportBatchId', batchId)
-      .whereNull('exportedAt')
-      .select(
-        trx.raw('count(*)::int AS count'),
-        trx.raw('min(occurred_at) AS first_event_at'),
-        trx.raw('max(occurred_at) AS last_event_at'),
-        trx.raw('max(received_at) AS last_received_at'),
-        trx.raw('max(id) AS last_id'),
-      )
-      .first()) as { count: number; firstEventAt: Date | null; lastEventAt: Date | null; lastReceivedAt: Date | null; lastId: string | null };
-    if (stats.count === 0) return 0;
-    await trx('telemetry_events').where('exportBatchId', batchId).whereNull('exportedAt').update({ exportedAt: trx.fn.now() });
     const run = currentRun();
-    await TelemetryExport.query(trx).insert({
-      batchId,
-      bucket: settings.bucket,
-      key,
-      count: stats.count,
-      bytes,
-      firstEventAt: stats.firstEventAt,
-      lastEventAt: stats.lastEventAt,
-      workflowId: run.workflowId,
-      runId: run.runId,
-      // Millisecond precision, like the list's keyset cursor.
-      createdAt: new Date(),
-    });
-    const advanced = BigInt(stats.lastId ?? 0) > BigInt(checkpoint.lastEventId);
+    const committed = await TelemetryExport.query(trx)
+      .findById(batch.batchId)
+      .whereNull('committedAt')
+      .patch({ bytes, workflowId: run.workflowId, runId: run.runId, committedAt: new Date() });
+    if (committed === 0) return;
+    const advanced = BigInt(batch.throughEventId) > BigInt(checkpoint.lastEventId);
     await TelemetryCheckpoint.query(trx)
       .findById(EXPORT_CHECKPOINT)
       .patch({
-        lastBatchId: batchId,
-        ...(advanced ? { lastEventId: String(stats.lastId), checkpointAt: stats.lastReceivedAt } : {}),
+        lastBatchId: batch.batchId,
+        ...(advanced ? { lastEventId: batch.throughEventId, checkpointAt: batch.lastReceivedAt } : {}),
         lastFailure: null,
         lastFailureAt: null,
         updatedAt: new Date(),
       });
-    return stats.count;
+  }
+
+  async function pendingAfter(trx: Knex, eventId: string): Promise<boolean> {
+    return (await trx('telemetry_events').where('status', 'accepted').where('id', '>', eventId).first('id')) !== undefined;
   }
 
   /** Exports the next batch (or resumes an interrupted one); null when nothing is pending. */
@@ -183,13 +187,12 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
     return whileHeartbeating(() =>
       db.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(?)', [EXPORT_LOCK_KEY]);
-        const batchId = (await openBatch()) ?? (await claimBatch(batchSize));
-        if (!batchId) return null;
-        const key = exportKey(settings, batchId);
-        const bytes = await writeObject(batchId, key);
-        const count = await commitBatch(trx, batchId, key, bytes);
-        const pending = await trx('telemetry_events').where('status', 'accepted').whereNull('exportedAt').first('id');
-        return { batchId, key, count, bytes, morePending: pending !== undefined };
+        const batch = (await openBatch()) ?? (await claimBatch(batchSize));
+        if (!batch) return null;
+        const bytes = await writeObject(batch);
+        await commitBatch(trx, batch, bytes);
+        const { batchId, key, count } = batch;
+        return { batchId, key, count, bytes, morePending: await pendingAfter(trx, batch.throughEventId) };
       }),
     );
   }

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { exportBacklog, EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryConsent, TelemetryExport } from '../../db/models/Telemetry';
+import {
+  claimedThrough,
+  exportBacklog,
+  EXPORT_CHECKPOINT,
+  INGESTION_LOCK_KEY,
+  TelemetryCheckpoint,
+  TelemetryConsent,
+  TelemetryExport,
+} from '../../db/models/Telemetry';
 import { listOf } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { forbidden, tooLarge, unavailable, unprocessable } from '../../lib/errors';
@@ -31,11 +39,6 @@ import { defineRoute } from '../route';
 import { countIngestion } from '../telemetryMetrics';
 
 const SOURCE_NOT_ALLOWED = 'SOURCE_NOT_ALLOWED';
-/**
- * Ingestion holds this advisory lock shared and a revocation exclusively: a revocation
- * waits for the inserts in flight, and inserts after it see the new consent.
- */
-const CONSENT_LOCK_KEY = 7_310_002;
 
 /** Events whose source is not allowed: rejected one by one, or the whole request under strict enforcement. */
 function rejectUnknownSources(deps: AppDeps, events: TelemetryEventInput[]): RejectedEvent[] {
@@ -83,7 +86,7 @@ async function storeEvents(db: Db, events: TelemetryEventInput[], defaultScope: 
     properties: e.properties,
   }));
   const { rows } = (await db.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [CONSENT_LOCK_KEY]);
+    await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [INGESTION_LOCK_KEY]);
     return trx.raw(INSERT_EVENTS, [hardBlock, JSON.stringify(records)]);
   })) as { rows: Array<{ status: 'accepted' | 'suppressed' }> };
   const accepted = rows.filter((r) => r.status === 'accepted').length;
@@ -108,7 +111,7 @@ async function freshness(deps: AppDeps): Promise<Freshness> {
   const newest = (await db('telemetry_events').orderBy('id', 'desc').first('receivedAt')) as { receivedAt: Date } | undefined;
   const lastEventAt = newest?.receivedAt ?? null;
   const checkpoint = await TelemetryCheckpoint.query(db).findById(EXPORT_CHECKPOINT);
-  const lastExport = await TelemetryExport.query(db).orderBy('createdAt', 'desc').first();
+  const lastExport = await TelemetryExport.query(db).whereNotNull('committedAt').orderBy('committedAt', 'desc').first();
   const backlog = await exportBacklog(db);
   const ingestionLag = lastEventAt ? Math.max(0, Math.floor((Date.now() - lastEventAt.getTime()) / 1000)) : null;
   return {
@@ -119,7 +122,7 @@ async function freshness(deps: AppDeps): Promise<Freshness> {
     },
     export: {
       checkpointAt: checkpoint?.checkpointAt?.toISOString() ?? null,
-      lastExportAt: lastExport?.createdAt.toISOString() ?? null,
+      lastExportAt: lastExport?.committedAt?.toISOString() ?? null,
       lagSeconds: backlog.lagSeconds,
       pending: backlog.pending,
       stale: backlog.lagSeconds > minutes(config.TELEMETRY_FRESHNESS_EXPORT_THRESHOLD_MINUTES),
@@ -172,14 +175,13 @@ export const telemetryRoutes = [
         throw forbidden('CONSENT_NOT_OWN', 'learners record only their own consent');
       }
       return deps.db.transaction(async (trx) => {
-        if (body.status === 'revoked') await trx.raw('SELECT pg_advisory_xact_lock(?)', [CONSENT_LOCK_KEY]);
+        if (body.status === 'revoked') await trx.raw('SELECT pg_advisory_xact_lock(?)', [INGESTION_LOCK_KEY]);
         const consent = await TelemetryConsent.query(trx).insertAndFetch({ ...body, recordedBy: principal.sub });
         // Claimed events are already being written to their object; everything else still waiting is held back.
         const suppressedEvents = body.status === 'revoked'
           ? await trx('telemetry_events')
             .where({ userId: body.userId, scope: body.scope, status: 'accepted' })
-            .whereNull('exportedAt')
-            .whereNull('exportBatchId')
+            .where('id', '>', await claimedThrough(trx))
             .update({ status: 'suppressed' })
           : 0;
         return { status: 201, body: { consent: consent.toView(), suppressedEvents } };
@@ -224,6 +226,7 @@ export const telemetryRoutes = [
       const limit = query.limit ?? 50;
       const after = decodeCursor(query.cursor, ['createdAt', 'batchId']);
       const q = TelemetryExport.query(deps.db)
+        .whereNotNull('committedAt')
         .whereNull('deletedAt')
         .orderBy([{ column: 'createdAt', order: 'desc' }, { column: 'batchId', order: 'desc' }]);
       if (after) q.whereRaw('(created_at, batch_id) < (?, ?)', [after.createdAt, after.batchId]);

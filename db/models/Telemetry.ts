@@ -18,8 +18,6 @@ export class TelemetryEvent extends BaseModel {
   scope!: string;
   properties!: Record<string, unknown>;
   status!: TelemetryEventStatus;
-  exportedAt!: Date | null;
-  exportBatchId!: string | null;
   anonymizedAt!: Date | null;
 }
 
@@ -48,7 +46,11 @@ export class TelemetryConsent extends BaseModel {
   }
 }
 
-/** One exported object; retention may delete the object later and set deletedAt. */
+/**
+ * One batch: the accepted events with afterEventId < id <= throughEventId, written to one
+ * object. Open (committedAt null) from its claim until its object is written and it commits.
+ * Retention may delete the object later and set deletedAt.
+ */
 export class TelemetryExport extends BaseModel {
   static tableName = 'telemetry_exports';
   static idColumn = 'batchId';
@@ -60,6 +62,10 @@ export class TelemetryExport extends BaseModel {
   bytes!: number;
   firstEventAt!: Date | null;
   lastEventAt!: Date | null;
+  afterEventId!: string;
+  throughEventId!: string;
+  lastReceivedAt!: Date | null;
+  committedAt!: Date | null;
   workflowId!: string | null;
   runId!: string | null;
   createdAt!: Date;
@@ -81,7 +87,25 @@ export class TelemetryExport extends BaseModel {
 
 export const EXPORT_CHECKPOINT = 'export';
 
-/** How far exports have come; its row lock also orders the commits of exported batches. */
+/**
+ * Ingestion holds this advisory lock shared; a revocation and an export's claim hold it
+ * exclusively. A revocation waits for the inserts in flight, and inserts after it see the
+ * new consent; a claim waits for them too, so no id below its range's end can still appear.
+ */
+export const INGESTION_LOCK_KEY = 7_310_002;
+
+/** The end of the last claimed batch: events above it are still pending, and only those may be held back. */
+export async function claimedThrough(db: Knex): Promise<string> {
+  const { rows } = (await db.raw(
+    `SELECT greatest(
+       (SELECT max(through_event_id) FROM telemetry_exports),
+       (SELECT last_event_id FROM telemetry_checkpoints WHERE name = ?))::text AS through`,
+    [EXPORT_CHECKPOINT],
+  )) as { rows: Array<{ through: string | null }> };
+  return rows[0].through ?? '0';
+}
+
+/** Everything up to lastEventId is exported; its row lock also orders the commits of exported batches. */
 export class TelemetryCheckpoint extends BaseModel {
   static tableName = 'telemetry_checkpoints';
   static idColumn = 'name';
@@ -102,13 +126,16 @@ export interface ExportBacklog {
   lagSeconds: number;
 }
 
-/** What waits for export: read by the freshness endpoint and the export-lag gauge. */
+/** What waits for export (past the checkpoint): read by the freshness endpoint and the export-lag gauge. */
 export async function exportBacklog(db: Knex): Promise<ExportBacklog> {
   const { rows } = (await db.raw(
-    `SELECT (SELECT count(*) FROM telemetry_events WHERE status = 'accepted' AND exported_at IS NULL)::int AS pending,
-            coalesce(extract(epoch FROM now() - (
-              SELECT received_at FROM telemetry_events WHERE status = 'accepted' AND exported_at IS NULL ORDER BY id LIMIT 1
-            )), 0)::int AS lag_seconds`,
+    `WITH pending AS (
+       SELECT id, received_at FROM telemetry_events
+       WHERE status = 'accepted' AND id > (SELECT last_event_id FROM telemetry_checkpoints WHERE name = ?)
+     )
+     SELECT (SELECT count(*) FROM pending)::int AS pending,
+            coalesce(extract(epoch FROM now() - (SELECT received_at FROM pending ORDER BY id LIMIT 1)), 0)::int AS lag_seconds`,
+    [EXPORT_CHECKPOINT],
   )) as { rows: Array<{ pending: number; lag_seconds: number }> };
   return { pending: rows[0].pending, lagSeconds: Math.max(0, rows[0].lag_seconds) };
 }

@@ -2,7 +2,8 @@
 // database (DATABASE_URL), each figure beside a baseline measured in the same run:
 // (a) events/s ingested through the API in batches of 1000 beside a raw COPY of the same rows;
 // (b) seconds to export N events (the telemetryExport workflow on an in-process worker:
-//     claim, Postgres → gzip → S3, commit) beside the same Postgres → gzip pipeline into /dev/null.
+//     claim, Postgres → gzip → S3, commit) beside the same batches through the same Postgres → gzip
+//     pipeline into /dev/null.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -12,7 +13,8 @@ import { createGzip } from 'node:zlib';
 import { Worker } from '@temporalio/worker';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from 'pg';
-import { batchLines } from '../../activities/telemetry';
+import { batchLines, type EventRange } from '../../activities/telemetry';
+import { EXPORT_CHECKPOINT } from '../../db/models/Telemetry';
 import { logger } from '../../lib/logger';
 import type { TelemetryEventInput } from '../../schemas/telemetry';
 import {
@@ -39,7 +41,7 @@ const EXPORT_EVENTS = Number(values.export);
 const CLIENTS = Number(values.clients);
 const REQUEST_EVENTS = 1000;
 
-// Loading a million rows in one COPY and re-marking them take longer than the API's 15 s statement timeout.
+// Loading a million rows in one COPY takes longer than the API's 15 s statement timeout.
 process.env.DATABASE_STATEMENT_TIMEOUT_MS ??= '600000';
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
@@ -142,22 +144,18 @@ async function benchWorker(): Promise<Worker> {
 /** (b) The same batches through Postgres → gzip → /dev/null: what the export does minus S3 and the bookkeeping. */
 async function pipelineToDevNull(batchSize: number): Promise<number> {
   const { db } = shared();
-  await db.raw(
-    `UPDATE telemetry_events SET export_batch_id = 'bench-' || (id / ?) WHERE status = 'accepted' AND exported_at IS NULL`,
-    [batchSize],
-  );
-  const batches = (await db('telemetry_events').distinct('exportBatchId').whereNotNull('exportBatchId').whereNull('exportedAt')) as Array<{
-    exportBatchId: string;
-  }>;
+  const { rows: batches } = (await db.raw(
+    `SELECT min(id) - 1 AS "afterId", max(id) AS "throughId"
+     FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / ? AS batch FROM telemetry_events
+           WHERE status = 'accepted' AND id > (SELECT last_event_id FROM telemetry_checkpoints WHERE name = ?)) numbered
+     GROUP BY batch ORDER BY batch`,
+    [batchSize, EXPORT_CHECKPOINT],
+  )) as { rows: EventRange[] };
   const started = process.hrtime.bigint();
-  for (const { exportBatchId } of batches) {
-    await pipeline(Readable.from(batchLines(db, exportBatchId)), createGzip(), createWriteStream('/dev/null'));
+  for (const range of batches) {
+    await pipeline(Readable.from(batchLines(db, range)), createGzip(), createWriteStream('/dev/null'));
   }
-  const elapsed = seconds(started);
-  await db('telemetry_events').whereNotNull('exportBatchId').whereNull('exportedAt').update({ exportBatchId: null });
-  // A million dead entries in the open-batch index would slow the export's first look for an open batch.
-  await db.raw('VACUUM ANALYZE telemetry_events');
-  return elapsed;
+  return seconds(started);
 }
 
 async function main(): Promise<void> {

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createTelemetryActivities } from '../../activities/telemetry';
-import { EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryEvent } from '../../db/models/Telemetry';
+import type { Knex } from 'knex';
+import { EXPORT_CHECKPOINT, INGESTION_LOCK_KEY, TelemetryCheckpoint, TelemetryEvent, TelemetryExport } from '../../db/models/Telemetry';
 import { scheduleDefinitions, syncSchedules } from '../../lib/schedules';
 import { createStorageFromConfig } from '../../providers';
 import {
@@ -158,6 +159,15 @@ describe('telemetry ingestion (SPEC §4.3)', () => {
   });
 });
 
+/** Whether a session waits for the ingestion lock exclusively: an export's claim behind an insert in flight. */
+async function claimIsWaiting(db: Knex): Promise<boolean> {
+  const { rows } = (await db.raw(
+    `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND mode = 'ExclusiveLock' AND NOT granted`,
+    [INGESTION_LOCK_KEY],
+  )) as { rows: Array<{ n: number }> };
+  return rows[0].n > 0;
+}
+
 describe('telemetry export (SPEC §4.3)', () => {
   const service = tokenFor('service');
   const operator = tokenFor('operator');
@@ -223,6 +233,37 @@ describe('telemetry export (SPEC §4.3)', () => {
     expect(fresh.body.ingestion.stale).to.equal(false);
     expect(fresh.body.export).to.include({ pending: 0, lagSeconds: 0, stale: false });
     expect(fresh.body.export.checkpointAt).to.be.a('string');
+  });
+
+  it('an event whose insert commits after later ones is exported too: a claim waits for the inserts in flight', async () => {
+    const since = new Date();
+    const { db } = shared();
+    const api = await startApi({ TELEMETRY_EXPORT_BATCH_SIZE: 50 });
+    // An ingestion caught mid-transaction, as the API runs it: the shared ingestion lock
+    // held and the row inserted (its id taken) but not committed.
+    const [slow] = makeEvents(1);
+    const inFlight = await db.transaction();
+    try {
+      await inFlight.raw('SELECT pg_advisory_xact_lock_shared(?)', [INGESTION_LOCK_KEY]);
+      await inFlight('telemetry_events').insert({
+        eventId: slow.eventId, source: slow.source, name: slow.name, occurredAt: slow.occurredAt,
+        scope: 'analytics', properties: JSON.stringify(slow.properties), status: 'accepted',
+      });
+      const later = makeEvents(3);
+      expect((await ingest(api.url, service, later)).body).to.include({ accepted: 3 });
+
+      const run = await startExport(api);
+      const client = await temporalClient();
+      const worker = await createWorker(TELEMETRY_TASK_QUEUE);
+      await worker.runUntil(async () => {
+        await waitFor('the claim waiting for the insert in flight', () => claimIsWaiting(db));
+        await inFlight.commit();
+        await client.workflow.getHandle(run.workflowId).result();
+      });
+      expectExactlyOnce(await exportedObjectsSince(since), [slow.eventId, ...later.map((e) => e.eventId)]);
+    } finally {
+      if (!inFlight.isCompleted()) await inFlight.rollback();
+    }
   });
 
   it('an export with nothing pending writes nothing', async () => {
@@ -319,7 +360,8 @@ describe('telemetry export (SPEC §4.3)', () => {
     }
     const checkpoint = await TelemetryCheckpoint.query(db).findById(EXPORT_CHECKPOINT);
     expect(checkpoint?.lastFailure).to.match(/^export failed after retries: /);
-    expect(await TelemetryEvent.query(db).whereIn('eventId', events.map((e) => e.eventId)).whereNotNull('exportedAt').resultSize()).to.equal(0);
+    const exported = await TelemetryExport.query(db).where('createdAt', '>=', since).whereNotNull('committedAt').resultSize();
+    expect(exported, 'no batch committed while the upload fails').to.equal(0);
 
     await exportAll(api);
     expectExactlyOnce(await exportedObjectsSince(since), events.map((e) => e.eventId));

@@ -36,10 +36,10 @@ export interface ExportedObject {
   lines: Array<Record<string, unknown>>;
 }
 
-/** Reads back, from the S3 gateway, every object exported since `since`. */
+/** Reads back, from the S3 gateway, every object exported (its batch committed) since `since`. */
 export async function exportedObjectsSince(since: Date): Promise<ExportedObject[]> {
   const { db, providers } = shared();
-  const rows = await TelemetryExport.query(db).where('createdAt', '>=', since).orderBy('createdAt');
+  const rows = await TelemetryExport.query(db).where('createdAt', '>=', since).whereNotNull('committedAt').orderBy('createdAt');
   return Promise.all(
     rows.map(async (row) => {
       const body = await providers.storage.getBuffer(row.bucket, row.key);
