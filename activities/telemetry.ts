@@ -5,17 +5,17 @@
 //   before its object is written, so a retry after a crash resumes the same range
 //   under the same key and overwrites its own object;
 // - the claim waits for the inserts in flight, so no event can appear below its range;
-// - the export row's commit and the checkpoint commit in one transaction.
+// - the export row's commit and the checkpoint commit in one transaction, batch by batch
+//   in id order.
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Knex } from 'knex';
 import { claimedThrough, EXPORT_CHECKPOINT, INGESTION_LOCK_KEY, TelemetryCheckpoint, TelemetryExport } from '../db/models/Telemetry';
 import type { Db } from '../lib/db';
 import type { Storage } from '../providers/storage';
-import type { ExportedBatch } from '../schemas/telemetry';
+import type { ExportedBatch, ExportedBatches } from '../schemas/telemetry';
 import { TELEMETRY_EXPORT_WORKFLOW } from '../workflows/telemetryExport.contract';
 import { currentRun, whileHeartbeating } from './context';
 
@@ -32,9 +32,12 @@ export interface TelemetryActivityDeps {
   exports: TelemetryExportSettings;
 }
 
-/** Key of the advisory lock every exporter holds for one batch (any constant unique to this use). */
+/** Key of the advisory lock an exporter holds while it works (any constant unique to this use). */
 const EXPORT_LOCK_KEY = 7_310_001;
 const PAGE_ROWS = 1000;
+const CONCURRENT_READS = 2;
+/** One activity call claims no new batch after this long, so the workflow hears back and shows progress. */
+const SLICE_MS = 30_000;
 
 /** `20261122T172300Z-1a2b3c4d`: sortable by claim time, and it names its own date partition. */
 function newBatchId(now: Date): string {
@@ -90,12 +93,20 @@ function byteCounter(): Transform & { bytes: number } {
   return counter;
 }
 
+type CommittedBatch = Omit<ExportedBatch, 'morePending'>;
+
+/** Marks a promise that is awaited later as handled, so its rejection meanwhile is not reported as unhandled. */
+function handledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 export function createTelemetryActivities(deps: TelemetryActivityDeps) {
   const { db, storage, exports: settings } = deps;
 
-  /** The oldest batch claimed earlier whose commit never happened (its exporter crashed). */
-  async function openBatch(): Promise<TelemetryExport | undefined> {
-    return TelemetryExport.query(db).whereNull('committedAt').orderBy('throughEventId').first();
+  /** Batches claimed earlier whose commit never happened (their exporter crashed), oldest first. */
+  async function openBatches(): Promise<TelemetryExport[]> {
+    return TelemetryExport.query(db).whereNull('committedAt').orderBy('throughEventId');
   }
 
   /** The next pending events as a new open batch, committed at once, so a crash cannot change the batch. */
@@ -129,12 +140,16 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
     });
   }
 
-  /** Streams the batch from Postgres through gzip into S3 (multipart for large batches); returns the bytes written. */
-  async function writeObject(batch: TelemetryExport): Promise<number> {
+  /**
+   * Starts streaming the batch from Postgres through gzip into S3 (multipart for large
+   * batches). `read` settles when every row has been read, `written` when the object is
+   * stored (with its size in bytes).
+   */
+  function startObject(batch: TelemetryExport): { read: Promise<void>; written: Promise<number> } {
     const counter = byteCounter();
     const source = Readable.from(batchLines(db, { afterId: batch.afterEventId, throughId: batch.throughEventId }));
     const run = currentRun();
-    const reading = settings.compress ? pipeline(source, createGzip(), counter) : pipeline(source, counter);
+    const read = settings.compress ? pipeline(source, createGzip(), counter) : pipeline(source, counter);
     const uploading = storage.put(batch.bucket, batch.key, counter, {
         contentType: batch.key.endsWith('.gz') ? 'application/gzip' : 'application/x-ndjson',
         metadata: {
@@ -151,50 +166,105 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
         counter.destroy(err);
         throw err;
       });
-    await Promise.all([reading, uploading]);
-    return counter.bytes;
+    return { read, written: handledLater(Promise.all([read, uploading]).then(() => counter.bytes)) };
   }
 
   /** The export row's commit and the checkpoint, together; a batch already committed changes nothing. */
-  async function commitBatch(trx: Knex.Transaction, batch: TelemetryExport, bytes: number): Promise<void> {
-    // The checkpoint row lock orders commits; it is taken first, before anything is written.
-    const checkpoint = await TelemetryCheckpoint.query(trx).findById(EXPORT_CHECKPOINT).forUpdate();
-    if (!checkpoint) throw ApplicationFailure.nonRetryable('the export checkpoint row is missing', 'CheckpointMissing');
-    const run = currentRun();
-    const committed = await TelemetryExport.query(trx)
-      .findById(batch.batchId)
-      .whereNull('committedAt')
-      .patch({ bytes, workflowId: run.workflowId, runId: run.runId, committedAt: new Date() });
-    if (committed === 0) return;
-    const advanced = BigInt(batch.throughEventId) > BigInt(checkpoint.lastEventId);
-    await TelemetryCheckpoint.query(trx)
-      .findById(EXPORT_CHECKPOINT)
-      .patch({
-        lastBatchId: batch.batchId,
-        ...(advanced ? { lastEventId: batch.throughEventId, checkpointAt: batch.lastReceivedAt } : {}),
-        lastFailure: null,
-        lastFailureAt: null,
-        updatedAt: new Date(),
-      });
+  async function commitBatch(batch: TelemetryExport, bytes: number): Promise<void> {
+    await db.transaction(async (trx) => {
+      // The checkpoint row lock orders commits; it is taken first, before anything is written.
+      const checkpoint = await TelemetryCheckpoint.query(trx).findById(EXPORT_CHECKPOINT).forUpdate();
+      if (!checkpoint) throw ApplicationFailure.nonRetryable('the export checkpoint row is missing', 'CheckpointMissing');
+      const run = currentRun();
+      const committed = await TelemetryExport.query(trx)
+        .findById(batch.batchId)
+        .whereNull('committedAt')
+        .patch({ bytes, workflowId: run.workflowId, runId: run.runId, committedAt: new Date() });
+      if (committed === 0) return;
+      const advanced = BigInt(batch.throughEventId) > BigInt(checkpoint.lastEventId);
+      await TelemetryCheckpoint.query(trx)
+        .findById(EXPORT_CHECKPOINT)
+        .patch({
+          lastBatchId: batch.batchId,
+          ...(advanced ? { lastEventId: batch.throughEventId, checkpointAt: batch.lastReceivedAt } : {}),
+          lastFailure: null,
+          lastFailureAt: null,
+          updatedAt: new Date(),
+        });
+    });
   }
 
-  async function pendingAfter(trx: Knex, eventId: string): Promise<boolean> {
-    return (await trx('telemetry_events').where('status', 'accepted').where('id', '>', eventId).first('id')) !== undefined;
+  async function pendingAfter(eventId: string): Promise<boolean> {
+    return (await db('telemetry_events').where('status', 'accepted').where('id', '>', eventId).first('id')) !== undefined;
   }
 
-  /** Exports the next batch (or resumes an interrupted one); null when nothing is pending. */
-  async function exportNextBatch(batchSize: number): Promise<ExportedBatch | null> {
+  /** Holds the export lock, on a connection of its own, while `work` runs. */
+  async function asTheOnlyExporter<T>(work: () => Promise<T>): Promise<T> {
+    return db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(?)', [EXPORT_LOCK_KEY]);
+      return work();
+    });
+  }
+
+  /**
+   * Exports up to `maxBatches` batches, open ones first, claiming none after one slice.
+   * Two batches are read at once and the next one is claimed meanwhile: one reader leaves
+   * Postgres idle while it gzips a page and gzip idle while Postgres builds the next.
+   * Commits stay in id order.
+   */
+  async function exportUpTo(batchSize: number, maxBatches: number): Promise<{ committed: CommittedBatch[]; morePending: boolean }> {
     return whileHeartbeating(() =>
-      db.transaction(async (trx) => {
-        await trx.raw('SELECT pg_advisory_xact_lock(?)', [EXPORT_LOCK_KEY]);
-        const batch = (await openBatch()) ?? (await claimBatch(batchSize));
-        if (!batch) return null;
-        const bytes = await writeObject(batch);
-        await commitBatch(trx, batch, bytes);
-        const { batchId, key, count } = batch;
-        return { batchId, key, count, bytes, morePending: await pendingAfter(trx, batch.throughEventId) };
+      asTheOnlyExporter(async () => {
+        const started = Date.now();
+        const open = await openBatches();
+        const nextBatch = () => handledLater(Promise.resolve(open.shift() ?? claimBatch(batchSize)));
+        const committed: CommittedBatch[] = [];
+        const reading: Array<Promise<void>> = [];
+        let claiming = nextBatch();
+        let committing: Promise<unknown> = Promise.resolve();
+        let last: TelemetryExport | undefined;
+        let begun = 0;
+        try {
+          for (let batch = await claiming; batch; batch = await claiming) {
+            const done = (last = batch);
+            begun += 1;
+            const another = begun < maxBatches && Date.now() - started < SLICE_MS;
+            claiming = another ? nextBatch() : Promise.resolve(undefined);
+            const object = startObject(batch);
+            reading.push(handledLater(object.read));
+            committing = handledLater(
+              Promise.all([object.written, committing]).then(async ([bytes]) => {
+                await commitBatch(done, bytes);
+                committed.push({ batchId: done.batchId, key: done.key, count: done.count, bytes });
+              }),
+            );
+            if (reading.length === CONCURRENT_READS) await reading.shift();
+          }
+          await committing;
+        } finally {
+          // Nothing outlives the export lock: claims, reads and commits still running settle first.
+          await Promise.allSettled([claiming, committing, ...reading]);
+        }
+        return { committed, morePending: last !== undefined && (await pendingAfter(last.throughEventId)) };
       }),
     );
+  }
+
+  /** Exports up to `maxBatches` batches (resuming interrupted ones first) and reports the totals. */
+  async function exportBatches(input: { batchSize: number; maxBatches: number }): Promise<ExportedBatches> {
+    const { committed, morePending } = await exportUpTo(input.batchSize, input.maxBatches);
+    return {
+      batches: committed.length,
+      events: committed.reduce((sum, b) => sum + b.count, 0),
+      bytes: committed.reduce((sum, b) => sum + b.bytes, 0),
+      morePending,
+    };
+  }
+
+  /** One batch per call: what runs started before the 'several-batches-per-call' patch still schedule. */
+  async function exportNextBatch(batchSize: number): Promise<ExportedBatch | null> {
+    const { committed, morePending } = await exportUpTo(batchSize, 1);
+    return committed[0] ? { ...committed[0], morePending } : null;
   }
 
   async function recordExportFailure(reason: string): Promise<void> {
@@ -203,7 +273,7 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
       .patch({ lastFailure: reason, lastFailureAt: new Date(), updatedAt: new Date() });
   }
 
-  return { exportNextBatch, recordExportFailure };
+  return { exportBatches, exportNextBatch, recordExportFailure };
 }
 
 export type TelemetryActivities = ReturnType<typeof createTelemetryActivities>;

@@ -130,3 +130,12 @@ export const ExportedBatch = Type.Object({
   morePending: Type.Boolean(),
 });
 export type ExportedBatch = Static<typeof ExportedBatch>;
+
+/** What one call exporting several batches reports back to the workflow. */
+export const ExportedBatches = Type.Object({
+  batches: Type.Integer(),
+  events: Type.Integer(),
+  bytes: Type.Integer(),
+  morePending: Type.Boolean(),
+});
+export type ExportedBatches = Static<typeof ExportedBatches>;

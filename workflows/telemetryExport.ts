@@ -1,4 +1,4 @@
-import { continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
+import { continueAsNew, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { TelemetryActivities } from '../activities/telemetry';
 import { causeMessage } from './failures';
 import {
@@ -7,9 +7,10 @@ import {
   type TelemetryExportInput, type TelemetryExportResult,
 } from './telemetryExport.contract';
 
-// One batch: claim, stream Postgres → gzip → S3, commit. A batch of 5000 events takes
-// seconds; the activity heartbeats every 5 s, so a crashed worker is noticed after 20 s
-// and the batch is resumed (same key) by the retry.
+// Batches: claim, stream Postgres → gzip → S3, commit, the next one read while the last
+// one uploads. A call claims no new batch after 30 s and a 1 M-event batch takes about
+// 10 s; the activity heartbeats every 5 s, so a crashed worker is noticed after 20 s and
+// its open batches are resumed (same keys) by the retry.
 const exporter = proxyActivities<TelemetryActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
@@ -33,17 +34,25 @@ export async function telemetryExport(input: TelemetryExportInput): Promise<Tele
     progress = { stage, percent, detail: `${totals.events} events in ${totals.batches} batches` };
   };
 
+  // Runs started before this change export one batch per activity call.
+  const severalPerCall = patched('several-batches-per-call');
+  const exportSome = async (maxBatches: number) => {
+    if (severalPerCall) return exporter.exportBatches({ batchSize: input.batchSize, maxBatches });
+    const batch = await exporter.exportNextBatch(input.batchSize);
+    return { batches: batch ? 1 : 0, events: batch?.count ?? 0, morePending: batch?.morePending ?? false };
+  };
+
   let batchesThisRun = 0;
   let morePending = true;
   try {
     report('exporting', 0);
     while (morePending && batchesThisRun < input.maxBatchesPerRun) {
-      const batch = await exporter.exportNextBatch(input.batchSize);
-      morePending = batch?.morePending ?? false;
-      if (!batch) break;
-      batchesThisRun += 1;
-      totals.batches += 1;
-      totals.events += batch.count;
+      const exported = await exportSome(input.maxBatchesPerRun - batchesThisRun);
+      morePending = exported.morePending;
+      if (exported.batches === 0) break;
+      batchesThisRun += exported.batches;
+      totals.batches += exported.batches;
+      totals.events += exported.events;
       report('exporting', batchesThisRun);
     }
   } catch (err) {
