@@ -1,5 +1,6 @@
-// `npm run bench:telemetry [-- --ingest 100000 --export 1000000 --clients 4]`, against its own
-// database (DATABASE_URL), each figure beside a baseline measured in the same run:
+// `npm run bench:telemetry [-- --ingest 100000 --export 1000000 --clients 4]`, against a database
+// of its own (DATABASE_URL, named *bench*: its telemetry tables are emptied first), each figure
+// beside a baseline measured in the same run:
 // (a) events/s ingested through the API in batches of 1000 beside a raw COPY of the same rows;
 // (b) seconds to export N events (the telemetryExport workflow on an in-process worker:
 //     claim, Postgres → gzip → S3, commit) beside the same batches through the same Postgres → gzip
@@ -158,17 +159,32 @@ async function pipelineToDevNull(batchSize: number): Promise<number> {
   return seconds(started);
 }
 
+/**
+ * Every run starts from empty telemetry tables, so runs compare (a table grown by earlier
+ * runs slows both sides by a different amount). Only a database named for benchmarks is emptied.
+ */
+async function emptyTelemetryTables(): Promise<void> {
+  const { db } = shared();
+  const { rows } = (await db.raw('SELECT current_database() AS name')) as { rows: Array<{ name: string }> };
+  if (!rows[0].name.includes('bench')) {
+    throw new Error(`bench:telemetry empties the telemetry tables: give it a database of its own, named *bench*, not ${rows[0].name}`);
+  }
+  await db.raw('TRUNCATE telemetry_events, telemetry_exports, telemetry_consents');
+  await db('telemetry_checkpoints').update({ lastEventId: 0, checkpointAt: null, lastBatchId: null });
+  await db.raw('VACUUM ANALYZE telemetry_events');
+}
+
 async function main(): Promise<void> {
   installRuntime(logger);
   logger.level = 'warn';
   const { db, config } = shared();
   await db.migrate.latest();
+  await emptyTelemetryTables();
   const api = await startApi({ RATE_LIMIT_BURST: 1_000_000, RATE_LIMIT_PER_MINUTE: 1_000_000 });
   const worker = await benchWorker();
   await grantConsents();
 
   await worker.runUntil(async () => {
-    await exportEverything();
     const { apiRate, copyRate } = await benchIngestion(api.url);
     await exportEverything();
 
