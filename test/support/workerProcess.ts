@@ -1,16 +1,40 @@
-// The real worker entrypoint in its own process, so a chaos test can SIGKILL it.
+// Our real entrypoints in processes of their own: a chaos test can SIGKILL a worker, and a
+// benchmark can time the API without its own client sharing the API's event loop.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
+import { waitFor } from './wait';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** `workers/main.ts` with the test's environment plus `env`. */
-export function startWorkerProcess(env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+function startEntrypoint(entry: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...process.env, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+/** `workers/main.ts` with the test's environment plus `env`. */
+export function startWorkerProcess(env: Record<string, string> = {}): ChildProcess {
+  return startEntrypoint('workers/main.ts', { WORKER_METRICS_PORT: '0', ...env });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `api/server.ts` with the test's environment plus `env`, on a free port, once it answers /health. */
+export async function startApiProcess(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = startEntrypoint('api/server.ts', { HOST: '127.0.0.1', PORT: String(port), ...env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the API process to answer /health', async () => ((await fetch(`${url}/health`).catch(() => null))?.ok ? true : undefined));
+  return { url, child };
 }
 
 export async function killHard(worker: ChildProcess): Promise<void> {
