@@ -122,7 +122,8 @@ export const ConfigSchema = Type.Object({
   DATA_RETENTION_CRON: cron('0 3 * * *', 'when the data-retention schedule runs'),
   DATA_RETENTION_TIMEZONE: str('UTC', 'IANA time zone of DATA_RETENTION_CRON'),
   DATA_RETENTION_DRY_RUN: bool(false, 'scheduled runs only count and sample'),
-  DATA_RETENTION_BATCH_SIZE: int(1000, 1, 100000, 'rows or objects per retention batch'),
+  DATA_RETENTION_BATCH_SIZE: int(50000, 1, 100000, 'rows per retention batch'),
+  DATA_RETENTION_OBJECT_BATCH_SIZE: int(1000, 1, 100000, 'objects per retention batch of a storage-backed entity (at most DATA_RETENTION_BATCH_SIZE)'),
   DATA_RETENTION_MAX_FAILURES: int(3, 1, 1000, 'consecutive failures before a policy rests'),
   DATA_RETENTION_FAILURE_BACKOFF_MINUTES: int(60, 1, 100000, 'how long a failing policy rests'),
 

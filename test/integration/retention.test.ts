@@ -256,6 +256,33 @@ describe('retention runs (SPEC §4.5)', () => {
     for (const policyId of policyIds) expect(policyOf(again.view, policyId)).to.include({ matched: 0, affected: 0 });
   });
 
+  it('batches that end inside rows sharing one timestamp count and change each row once, keyset ids compared as numbers', async () => {
+    const { db } = shared();
+    const tag = `ties-${randomUUID().slice(0, 8)}`;
+    const asOf = new Date(Date.now() - 60_000);
+    const { expired, inside } = aroundCutoff(asOf, 365);
+    const owner = await insertAsset(db, { ownerId: tag, status: 'ready', createdAt: new Date() });
+    // Explicit ids far above the sequence, across a change in digit count ('999…' sorts after '1000…' as text).
+    const ids = ['999999999999998', '999999999999999', '1000000000000000', '1000000000000001', '1000000000000002'];
+    await db('asset_ingestion_events').whereIn('id', ids).delete();
+    await db('asset_ingestion_events').insert(
+      ids.map((id) => ({ id, assetId: owner.id, eventKey: `${tag}-${id}`, step: tag, status: 'ok', detail: {}, createdAt: expired })),
+    );
+    const [keptId] = await insertIngestionEvents(db, owner.id, tag, [inside]);
+    const policyId = await createPolicy({ entity: 'asset_ingestion_events', action: 'hard-delete', retentionDays: 365, criteria: { step: tag } });
+    // Three rows a batch: the first batch ends on the third row, with the second batch's rows sharing its timestamp.
+    const paged = retentionActivities({ batchSize: 3 });
+
+    const dry = await runToEnd({ retentionRunId: randomUUID(), dryRun: true, policyIds: [policyId], asOf: asOf.toISOString() }, paged);
+    expect(dry.error, dry.error?.message).to.equal(null);
+    expect(policyOf(dry.view, policyId)).to.deep.include({ matched: 5, affected: 0, sampleIds: ids });
+
+    const live = await runToEnd({ retentionRunId: randomUUID(), dryRun: false, policyIds: [policyId], asOf: asOf.toISOString() }, paged);
+    expect(live.error, live.error?.message).to.equal(null);
+    expect(policyOf(live.view, policyId)).to.deep.include({ matched: 5, affected: 5, sampleIds: ids });
+    expect((await db('asset_ingestion_events').where('step', tag)).map((r) => String(r.id))).to.deep.equal([keptId]);
+  });
+
   it('POST /retention/runs answers 202 with the retention run and its workflow run; readers list and get it', async () => {
     const policyId = await createPolicy({ entity: 'asset_ingestion_events', action: 'hard-delete', retentionDays: 365, criteria: { step: `api-${randomUUID()}` } });
     const forbidden = await call(api.url, 'POST', '/api/v1/retention/runs', { token: operator, body: { dryRun: true, policyIds: [policyId] } });
