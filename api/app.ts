@@ -38,8 +38,8 @@ async function readBody(ctx: ParameterizedContext, compiled: CompiledRoute): Pro
     return { body: undefined, raw };
   }
   if (!compiled.body) return { body: undefined };
-  const body = await readJsonBody(ctx);
-  return { body: body === undefined ? {} : body };
+  const { raw, value } = await readJsonBody(ctx);
+  return { body: value === undefined ? {} : value, raw };
 }
 
 function handle(compiled: CompiledRoute, deps: AppDeps) {

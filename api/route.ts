@@ -22,6 +22,7 @@ export interface HandlerInput<P, Q, B> {
   body: B;
   principal: Principal;
   headers: Record<string, string | string[] | undefined>;
+  /** The body's bytes: what a JSON `body` was parsed from (bodies are validated uncoerced), or a raw body. */
   rawBody: Buffer | undefined;
   requestId: string;
   deps: AppDeps;

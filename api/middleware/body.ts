@@ -17,15 +17,15 @@ export async function readRawBody(ctx: ParameterizedContext, limit = JSON_BODY_L
   return Buffer.concat(chunks);
 }
 
-/** Parses a JSON body: 415 for another media type, 400 for malformed JSON. */
-export async function readJsonBody(ctx: ParameterizedContext): Promise<unknown> {
+/** Reads and parses a JSON body (415 for another media type, 400 for malformed JSON); the bytes come back too. */
+export async function readJsonBody(ctx: ParameterizedContext): Promise<{ raw: Buffer; value: unknown }> {
   const raw = await readRawBody(ctx);
-  if (raw.length === 0) return undefined;
+  if (raw.length === 0) return { raw, value: undefined };
   if (!ctx.is('application/json', 'application/*+json')) {
     throw unsupportedMedia('UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json');
   }
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return { raw, value: JSON.parse(raw.toString('utf8')) };
   } catch {
     throw badRequest('MALFORMED_JSON', 'the request body is not valid JSON');
   }

@@ -9,7 +9,6 @@ import {
   TelemetryExport,
 } from '../../db/models/Telemetry';
 import { listOf } from '../../lib/config';
-import type { Db } from '../../lib/db';
 import { forbidden, tooLarge, unavailable, unprocessable } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import { startOrGetRun } from '../../lib/temporal';
@@ -41,10 +40,9 @@ import { countIngestion } from '../telemetryMetrics';
 const SOURCE_NOT_ALLOWED = 'SOURCE_NOT_ALLOWED';
 
 /** Events whose source is not allowed: rejected one by one, or the whole request under strict enforcement. */
-function rejectUnknownSources(deps: AppDeps, events: TelemetryEventInput[]): RejectedEvent[] {
-  const allowed = new Set(listOf(deps.config.TELEMETRY_ALLOWED_SOURCES));
+function rejectUnknownSources(allowed: Set<string>, strict: boolean, events: TelemetryEventInput[]): RejectedEvent[] {
   const rejected = events.flatMap((e, index) => (allowed.has(e.source) ? [] : [{ index, code: SOURCE_NOT_ALLOWED }]));
-  if (rejected.length > 0 && deps.config.TELEMETRY_STRICT_SOURCE_ENFORCEMENT) {
+  if (rejected.length > 0 && strict) {
     throw unprocessable(
       SOURCE_NOT_ALLOWED,
       `sources allowed: ${[...allowed].join(', ')}; nothing was stored`,
@@ -54,52 +52,46 @@ function rejectUnknownSources(deps: AppDeps, events: TelemetryEventInput[]): Rej
   return rejected;
 }
 
-/** The bulk insert: one statement for a whole request. */
+/**
+ * The bulk insert: one statement for a whole request, reading the events straight from the
+ * request's JSON (validated as it is, uncoerced) instead of a copy rebuilt in JavaScript.
+ */
 const INSERT_EVENTS = `INSERT INTO telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status)
-  SELECT e.event_id, e.source, e.name, e.occurred_at, e.user_id, e.scope, e.properties,
-         CASE WHEN NOT ?::boolean OR e.user_id IS NULL OR c.status = 'granted' THEN 'accepted' ELSE 'suppressed' END
-  FROM ROWS FROM (jsonb_to_recordset(?::jsonb)
-         AS (event_id text, source text, name text, occurred_at timestamptz, user_id text, scope text, properties jsonb))
-       WITH ORDINALITY AS e(event_id, source, name, occurred_at, user_id, scope, properties, ord)
+  SELECT e."eventId", e.source, e.name, e."occurredAt", e."userId", coalesce(e.scope, ?), e.properties,
+         CASE WHEN NOT ?::boolean OR e."userId" IS NULL OR c.status = 'granted' THEN 'accepted' ELSE 'suppressed' END
+  FROM ROWS FROM (jsonb_to_recordset(?::jsonb -> 'events')
+         AS ("eventId" text, source text, name text, "occurredAt" timestamptz, "userId" text, scope text, properties jsonb))
+       WITH ORDINALITY AS e
   LEFT JOIN LATERAL (
-    SELECT status FROM telemetry_consents c WHERE c.user_id = e.user_id AND c.scope = e.scope ORDER BY c.id DESC LIMIT 1
+    SELECT status FROM telemetry_consents c WHERE c.user_id = e."userId" AND c.scope = coalesce(e.scope, ?) ORDER BY c.id DESC LIMIT 1
   ) c ON true
-  ORDER BY e.ord
+  WHERE e.source = ANY(?::text[])
+  ORDER BY e.ordinality
   ON CONFLICT (event_id) DO NOTHING
   RETURNING status`;
 
 /**
- * Stores the events with one INSERT: the unique event id drops duplicates (in the
- * database and within the request), and each event's status comes from the newest
- * consent of its user in its scope. Events without a user carry no personal data
- * and need no consent.
+ * Stores the events of an ingestion request with one INSERT: events of a source not
+ * allowed are left out, the unique event id drops duplicates (in the database and within
+ * the request), and each event's status comes from the newest consent of its user in its
+ * scope. Events without a user carry no personal data and need no consent.
  */
-async function storeEvents(db: Db, events: TelemetryEventInput[], defaultScope: string, hardBlock: boolean) {
-  if (events.length === 0) return { accepted: 0, suppressed: 0 };
-  const records = events.map((e) => ({
-    event_id: e.eventId,
-    source: e.source,
-    name: e.name,
-    occurred_at: e.occurredAt,
-    user_id: e.userId ?? null,
-    scope: e.scope ?? defaultScope,
-    properties: e.properties,
-  }));
+async function storeEvents(deps: AppDeps, requestJson: string, allowed: Set<string>) {
+  const { db, config } = deps;
+  const scope = config.TELEMETRY_DEFAULT_SCOPE;
   const { rows } = (await db.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [INGESTION_LOCK_KEY]);
-    return trx.raw(INSERT_EVENTS, [hardBlock, JSON.stringify(records)]);
+    return trx.raw(INSERT_EVENTS, [scope, config.TELEMETRY_CONSENT_HARD_BLOCK, requestJson, scope, [...allowed]]);
   })) as { rows: Array<{ status: 'accepted' | 'suppressed' }> };
   const accepted = rows.filter((r) => r.status === 'accepted').length;
   return { accepted, suppressed: rows.length - accepted };
 }
 
-async function ingest(deps: AppDeps, events: TelemetryEventInput[]): Promise<IngestEventsResponse> {
-  const { config } = deps;
-  const rejected = rejectUnknownSources(deps, events);
-  const rejectedIndexes = new Set(rejected.map((r) => r.index));
-  const valid = events.filter((_, index) => !rejectedIndexes.has(index));
-  const stored = await storeEvents(deps.db, valid, config.TELEMETRY_DEFAULT_SCOPE, config.TELEMETRY_CONSENT_HARD_BLOCK);
-  const duplicates = valid.length - stored.accepted - stored.suppressed;
+async function ingest(deps: AppDeps, events: TelemetryEventInput[], requestJson: string): Promise<IngestEventsResponse> {
+  const allowed = new Set(listOf(deps.config.TELEMETRY_ALLOWED_SOURCES));
+  const rejected = rejectUnknownSources(allowed, deps.config.TELEMETRY_STRICT_SOURCE_ENFORCEMENT, events);
+  const stored = rejected.length === events.length ? { accepted: 0, suppressed: 0 } : await storeEvents(deps, requestJson, allowed);
+  const duplicates = events.length - rejected.length - stored.accepted - stored.suppressed;
   countIngestion(deps.metrics, { ...stored, duplicate: duplicates, rejected: rejected.length });
   return { accepted: stored.accepted, duplicates, suppressed: stored.suppressed, rejected };
 }
@@ -147,14 +139,14 @@ export const telemetryRoutes = [
       422: { description: 'SOURCE_NOT_ALLOWED under TELEMETRY_STRICT_SOURCE_ENFORCEMENT; nothing stored' },
       503: { description: 'TELEMETRY_INGESTION_DISABLED' },
     },
-    handler: async ({ body, deps }) => {
+    handler: async ({ body, rawBody, deps }) => {
       if (!deps.config.TELEMETRY_INGESTION_ENABLED) {
         throw unavailable('TELEMETRY_INGESTION_DISABLED', 'telemetry ingestion is switched off (TELEMETRY_INGESTION_ENABLED=false)');
       }
       if (body.events.length > MAX_EVENTS_PER_REQUEST) {
         throw tooLarge('TOO_MANY_EVENTS', `at most ${MAX_EVENTS_PER_REQUEST} events a request; nothing was stored`);
       }
-      return { status: 202, body: await ingest(deps, body.events) };
+      return { status: 202, body: await ingest(deps, body.events, String(rawBody)) };
     },
   }),
 
