@@ -202,7 +202,7 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
   }
 
   /** Rows past the committed cursor: the keyset condition `(timestamp, key) > cursor`. */
-  function pastCursor(entity: EntityDefinition, expired: SqlPart, state: RetentionRunPolicy): SqlPart {
+  function pastCursor(entity: EntityDefinition, expired: SqlPart, state: { cursorAt: string | null; cursorKey: string | null }): SqlPart {
     if (state.cursorAt === null || state.cursorKey === null) return expired;
     return and([
       expired,
@@ -255,23 +255,11 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
   }
 
   /**
-   * A table-only batch (or any dry batch) in one statement: the batch is found, changed
-   * (unless dry), and only its counts, cursor and first ids come back. The batch is the keyset
-   * range up to its last row — the `size`-th row past the cursor, or for the last batch the
-   * last row there is — found by walking the index once, without holding the batch's rows.
-   * The change covers that range and checks the cut-off and scope again on each row: within
-   * the statement's one snapshot the range holds exactly the batch's rows, and a row another
-   * transaction changed meanwhile is checked in its newest version, so one that left the
-   * policy's reach is left alone.
+   * Finds a table batch without changing it: the keyset range past the cursor up to its last
+   * row — the `size`-th, or for the last batch the last there is — found by walking the index
+   * once, without holding the batch's rows; its count (`affected` 0) and first ids come back.
    */
-  async function tableBatch(
-    trx: Knex,
-    entity: EntityDefinition,
-    action: ActionSpec,
-    condition: SqlPart,
-    dryRun: boolean,
-    size: number,
-  ): Promise<BatchOutcome> {
+  async function findBatch(trx: Knex, entity: EntityDefinition, condition: SqlPart, size: number): Promise<BatchOutcome> {
     const { timestampColumn: ts, key, table } = entity;
     const rows = (order: string, limit: string) => ({
       sql: `select ?? as t, ?? as k from ?? where ${condition.sql} order by ?? ${order}, ?? ${order} ${limit}`,
@@ -280,25 +268,32 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
     const nth = rows('asc', 'offset ? limit 1');
     const lastOfAll = rows('desc', 'limit 1');
     const firstKeys = rows('asc', 'limit ?');
-    const change = dryRun
-      ? { sql: 'select 1 where false', bindings: [] }
-      : actionStatement(entity, action, and([condition, { sql: '(??, ??) <= (select t, k from last)', bindings: [ts, key] }]));
     const { rows: outcome } = (await trx.raw(
       // The second branch runs only when there is no size-th row; so does the count.
       `with last as (
          select t, k, true as "full" from (${nth.sql}) nth union all select t, k, false from (${lastOfAll.sql}) l limit 1
-       ), changed as (${change.sql}${dryRun ? '' : ' returning 1'})
+       )
        select (case when (select "full" from last) then ? else (select count(*) from ?? where ${condition.sql}) end)::int as "matched",
-              (select count(*) from changed)::int as "affected",
+              0 as "affected",
               (select t::text from last) as "cursorAt",
               (select k::text from last) as "cursorKey",
               (select coalesce(json_agg(k::text), '[]'::json) from (${firstKeys.sql}) s) as "firstKeys"`,
-      [
-        ...nth.bindings, size - 1, ...lastOfAll.bindings, ...change.bindings,
-        size, table, ...condition.bindings, ...firstKeys.bindings, Math.min(SAMPLE_SIZE, size),
-      ],
+      [...nth.bindings, size - 1, ...lastOfAll.bindings, size, table, ...condition.bindings, ...firstKeys.bindings, Math.min(SAMPLE_SIZE, size)],
     )) as { rows: BatchOutcome[] };
     return outcome[0];
+  }
+
+  /**
+   * Changes a found table batch: every row of its keyset range, the cut-off and scope checked
+   * again on each, so a row another transaction changed meanwhile is checked in its newest
+   * version and one that left the policy's reach is left alone.
+   */
+  async function changeBatch(trx: Knex, entity: EntityDefinition, action: ActionSpec, condition: SqlPart, found: BatchOutcome): Promise<BatchOutcome> {
+    if (found.cursorAt === null || found.cursorKey === null) return found;
+    const upToLast = { sql: `(??, ??) <= (?::timestamptz, ?::${entity.keyType})`, bindings: [entity.timestampColumn, entity.key, found.cursorAt, found.cursorKey] };
+    const statement = actionStatement(entity, action, and([condition, upToLast]));
+    const result = (await trx.raw(statement.sql, statement.bindings)) as { rowCount: number };
+    return { ...found, affected: result.rowCount };
   }
 
   /** A live batch of a storage-backed entity: rows locked, their objects removed, then the rows changed. */
@@ -321,19 +316,44 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
     return { ...outcome, affected: result.rowCount };
   }
 
-  /** One bounded batch in one transaction: read past the cursor, act (unless dry), commit counts and cursor. */
-  async function runBatch(ref: PolicyRef): Promise<PolicyCounts> {
+  /**
+   * The batch statements' settings. The planner cannot know a batch's last key when it plans:
+   * it guesses the range at a third of the expired rows, may then scan the whole table for it,
+   * and finds the statement costly enough to JIT-compile it (~25 ms, more than a 10 000-row
+   * batch takes). A range holds at most one batch: walk it by index, uncompiled.
+   */
+  async function batchSettings(trx: Knex): Promise<void> {
+    // A batch, its cursor and its counts commit together, so losing the last few commits in a
+    // database crash loses them together and the retry redoes them: no need to wait for the WAL
+    // flush of every batch (it dominates the time of small batches).
+    await trx.raw(
+      `select set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)`,
+    );
+  }
+
+  /** The next table batch, found ahead on a connection of its own while the current one changes. */
+  interface FoundAhead {
+    after: { cursorAt: string; cursorKey: string };
+    found: Promise<BatchOutcome>;
+  }
+
+  function findAhead(entity: EntityDefinition, expired: SqlPart, after: FoundAhead['after'], size: number): FoundAhead {
+    const condition = pastCursor(entity, expired, after);
+    const found = db.transaction(async (trx) => {
+      await batchSettings(trx);
+      return findBatch(trx, entity, condition, size);
+    });
+    found.catch(() => undefined); // awaited by the next batch, or dropped with the slice
+    return { after, found };
+  }
+
+  /**
+   * One bounded batch in one transaction: read past the cursor, act (unless dry), commit counts
+   * and cursor. A live table batch also starts finding the next one, which `ahead` brings back.
+   */
+  async function runBatch(ref: PolicyRef, ahead?: FoundAhead): Promise<PolicyCounts & { next?: FoundAhead }> {
     return db.transaction(async (trx) => {
-      // A batch, its cursor and its counts commit together, so losing the last few commits in a
-      // database crash loses them together and the retry redoes them: no need to wait for the WAL
-      // flush of every batch (it dominates the time of small batches).
-      // The planner cannot know a batch's last key when it plans the batch statement: it guesses
-      // the batch's range at a third of the expired rows, may then scan the whole table for it,
-      // and finds the statement costly enough to JIT-compile it (~25 ms, more than a 10 000-row
-      // batch takes). The range holds at most batchSize rows: walk it by index, uncompiled.
-      await trx.raw(
-        `select set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)`,
-      );
+      await batchSettings(trx);
       const { state, dryRun, entity, action } = await loadState(trx, ref);
       if (state.status !== 'pending') return { done: true, matched: Number(state.matched), affected: Number(state.affected) };
       const expired = expiredRows(entity, action, state.criteria, state.cutoffAt);
@@ -341,15 +361,24 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
       // Removing objects is slow and bounded separately; a batch that only touches rows can be far larger.
       const withObjects = !dryRun && entity.objects !== undefined;
       const size = withObjects ? Math.min(deps.objectBatchSize, deps.batchSize) : deps.batchSize;
-      const batch = withObjects
-        ? await objectBatch(trx, entity, action, expired, condition, size)
-        : await tableBatch(trx, entity, action, condition, dryRun, size);
+      let next: FoundAhead | undefined;
+      let batch: BatchOutcome;
+      if (withObjects) {
+        batch = await objectBatch(trx, entity, action, expired, condition, size);
+      } else {
+        // Found ahead from exactly this cursor, or found now (the first batch of a slice).
+        const sameCursor = ahead && ahead.after.cursorAt === state.cursorAt && ahead.after.cursorKey === state.cursorKey;
+        const found = sameCursor ? await ahead.found : await findBatch(trx, entity, condition, size);
+        const full = found.matched === size && found.cursorAt !== null && found.cursorKey !== null;
+        if (full && !dryRun) next = findAhead(entity, expired, { cursorAt: found.cursorAt as string, cursorKey: found.cursorKey as string }, size);
+        batch = dryRun ? found : await changeBatch(trx, entity, action, condition, found);
+      }
       const sampleIds = [...state.sampleIds, ...batch.firstKeys].slice(0, SAMPLE_SIZE);
       const counts = { matched: Number(state.matched) + batch.matched, affected: Number(state.affected) + batch.affected };
       await RetentionRunPolicy.query(trx)
         .findById([ref.retentionRunId, ref.policyId])
         .patch({ ...counts, sampleIds, cursorAt: batch.cursorAt ?? state.cursorAt, cursorKey: batch.cursorKey ?? state.cursorKey });
-      return { done: batch.matched < size, ...counts };
+      return { done: batch.matched < size, ...counts, next };
     });
   }
 
@@ -357,10 +386,15 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
   async function applyRetentionPolicy(ref: PolicyRef): Promise<PolicyCounts> {
     const context = Context.current();
     const started = Date.now();
+    let ahead: FoundAhead | undefined;
     for (;;) {
-      const counts = await runBatch(ref);
+      const { next, ...counts } = await runBatch(ref, ahead);
+      ahead = next;
       context.heartbeat(counts);
-      if (counts.done || Date.now() - started > SLICE_MS) return counts;
+      if (counts.done || Date.now() - started > SLICE_MS) {
+        await ahead?.found.catch(() => undefined);
+        return counts;
+      }
     }
   }
 
