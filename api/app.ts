@@ -71,7 +71,8 @@ function observeHttp(deps: AppDeps): Koa.Middleware {
     } finally {
       const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       stop({ method: ctx.method, route: String(route), status: String(ctx.status) });
-      deps.logger.info('http', { requestId: ctx.state.requestId, method: ctx.method, route, status: ctx.status });
+      // Checked first: below its level winston still builds the entry and runs its stream for nothing.
+      if (deps.logger.isInfoEnabled()) deps.logger.info('http', { requestId: ctx.state.requestId, method: ctx.method, route, status: ctx.status });
     }
   };
 }
