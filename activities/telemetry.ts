@@ -136,6 +136,7 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
         lastReceivedAt: batch.last_received_at,
         // Millisecond precision, like the list's keyset cursor.
         createdAt: new Date(),
+        committedAt: null,
       });
     });
   }

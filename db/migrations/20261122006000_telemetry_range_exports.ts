@@ -12,7 +12,8 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('through_event_id');
     t.timestamp('last_received_at', { useTz: true });
     // Null while the batch is open: claimed, its object perhaps written, not yet committed.
-    t.timestamp('committed_at', { useTz: true });
+    // Only a claim leaves it null; a row written any other way is a finished export.
+    t.timestamp('committed_at', { useTz: true }).defaultTo(knex.fn.now());
     t.index(['through_event_id'], 'telemetry_exports_through_idx');
     t.index(['committed_at'], 'telemetry_exports_committed_at_idx');
   });

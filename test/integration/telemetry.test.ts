@@ -266,6 +266,19 @@ describe('telemetry export (SPEC §4.3)', () => {
     }
   });
 
+  it('an export row written outside an export (a restored or seeded record) is a finished batch, never resumed as open', async () => {
+    const since = new Date();
+    const { config, db } = shared();
+    const api = await startApi();
+    const seeded = { batchId: `seeded-${randomUUID()}`, bucket: config.TELEMETRY_EXPORT_BUCKET, key: `seeded/${randomUUID()}.jsonl.gz`, count: 1, bytes: 4 };
+    await db('telemetry_exports').insert({ ...seeded, createdAt: new Date(Date.now() - 3_600_000) });
+    const events = makeEvents(3);
+    await ingest(api.url, service, events);
+    await exportAll(api);
+    expectExactlyOnce(await exportedObjectsSince(since), events.map((e) => e.eventId));
+    expect(await TelemetryExport.query(db).findById(seeded.batchId)).to.include({ key: seeded.key, count: 1 });
+  });
+
   it('an export with nothing pending writes nothing', async () => {
     const api = await startApi();
     await exportAll(api);
