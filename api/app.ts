@@ -32,14 +32,14 @@ function principalFor(ctx: ParameterizedContext, route: AnyRoute, deps: AppDeps)
   return principal;
 }
 
-async function readBody(ctx: ParameterizedContext, compiled: CompiledRoute): Promise<{ body: unknown; raw?: Buffer }> {
+async function readBody(ctx: ParameterizedContext, compiled: CompiledRoute): Promise<{ body: unknown; raw?: Buffer; text?: string }> {
   if (compiled.route.rawBody) {
     const raw = await readRawBody(ctx);
     return { body: undefined, raw };
   }
   if (!compiled.body) return { body: undefined };
-  const { raw, value } = await readJsonBody(ctx);
-  return { body: value === undefined ? {} : value, raw };
+  const { text, value } = await readJsonBody(ctx);
+  return { body: value === undefined ? {} : value, text };
 }
 
 function handle(compiled: CompiledRoute, deps: AppDeps) {
@@ -51,10 +51,10 @@ function handle(compiled: CompiledRoute, deps: AppDeps) {
     const query = { ...ctx.query };
     compiled.params?.(params);
     compiled.query?.(query);
-    const { body, raw } = await readBody(ctx, compiled);
+    const { body, raw, text } = await readBody(ctx, compiled);
     compiled.body?.(body);
     const result = await route.handler(
-      { params, query, body, principal, headers: ctx.headers, rawBody: raw, requestId: ctx.state.requestId, deps },
+      { params, query, body, bodyText: text, principal, headers: ctx.headers, rawBody: raw, requestId: ctx.state.requestId, deps },
       ctx,
     );
     ctx.status = result.status;

@@ -21,8 +21,9 @@ export interface HandlerInput<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal;
+  /** The text a JSON `body` was parsed from (bodies are validated uncoerced, so it says the same). */
+  bodyText?: string;
   headers: Record<string, string | string[] | undefined>;
-  /** The body's bytes: what a JSON `body` was parsed from (bodies are validated uncoerced), or a raw body. */
   rawBody: Buffer | undefined;
   requestId: string;
   deps: AppDeps;

@@ -17,15 +17,16 @@ export async function readRawBody(ctx: ParameterizedContext, limit = JSON_BODY_L
   return Buffer.concat(chunks);
 }
 
-/** Reads and parses a JSON body (415 for another media type, 400 for malformed JSON); the bytes come back too. */
-export async function readJsonBody(ctx: ParameterizedContext): Promise<{ raw: Buffer; value: unknown }> {
+/** Reads and parses a JSON body (415 for another media type, 400 for malformed JSON); its text comes back too. */
+export async function readJsonBody(ctx: ParameterizedContext): Promise<{ text: string; value: unknown }> {
   const raw = await readRawBody(ctx);
-  if (raw.length === 0) return { raw, value: undefined };
+  if (raw.length === 0) return { text: '', value: undefined };
   if (!ctx.is('application/json', 'application/*+json')) {
     throw unsupportedMedia('UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json');
   }
+  const text = raw.toString('utf8');
   try {
-    return { raw, value: JSON.parse(raw.toString('utf8')) };
+    return { text, value: JSON.parse(text) };
   } catch {
     throw badRequest('MALFORMED_JSON', 'the request body is not valid JSON');
   }

@@ -139,14 +139,14 @@ export const telemetryRoutes = [
       422: { description: 'SOURCE_NOT_ALLOWED under TELEMETRY_STRICT_SOURCE_ENFORCEMENT; nothing stored' },
       503: { description: 'TELEMETRY_INGESTION_DISABLED' },
     },
-    handler: async ({ body, rawBody, deps }) => {
+    handler: async ({ body, bodyText, deps }) => {
       if (!deps.config.TELEMETRY_INGESTION_ENABLED) {
         throw unavailable('TELEMETRY_INGESTION_DISABLED', 'telemetry ingestion is switched off (TELEMETRY_INGESTION_ENABLED=false)');
       }
       if (body.events.length > MAX_EVENTS_PER_REQUEST) {
         throw tooLarge('TOO_MANY_EVENTS', `at most ${MAX_EVENTS_PER_REQUEST} events a request; nothing was stored`);
       }
-      return { status: 202, body: await ingest(deps, body.events, String(rawBody)) };
+      return { status: 202, body: await ingest(deps, body.events, bodyText ?? JSON.stringify(body)) };
     },
   }),
 
