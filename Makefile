@@ -3,6 +3,8 @@
 #   make test   the same set-up in the background, then typecheck, lint, migrate and the whole suite
 # The work is done by scripts/stack.sh (the stack parts) and scripts/dev.sh (what runs on top of them).
 SHELL := /bin/bash
+# Every recipe runs on the pinned Node.js LTS and npm that scripts/node.sh installs under .tools/node.
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 .DEFAULT_GOAL := help
 
 .PHONY: help install up test down status

