@@ -1,11 +1,33 @@
 import knex, { type Knex } from 'knex';
 import { knexSnakeCaseMappers, Model } from 'objection';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 export type Db = Knex;
 
 export const MIGRATIONS_DIRECTORY = path.resolve(__dirname, '../db/migrations');
 export const SEEDS_DIRECTORY = path.resolve(__dirname, '../db/seeds');
+
+/**
+ * The migrations of MIGRATIONS_DIRECTORY, TypeScript sources in development and compiled JavaScript in
+ * dist/, recorded under their `.ts` names either way: a database migrated by one is current for the other.
+ */
+class MigrationFiles implements Knex.MigrationSource<string> {
+  constructor(private readonly directory: string) {}
+
+  getMigrations(): Promise<string[]> {
+    const files = readdirSync(this.directory).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'));
+    return Promise.resolve(files.sort());
+  }
+
+  getMigrationName(file: string): string {
+    return file.replace(/\.js$/, '.ts');
+  }
+
+  getMigration(file: string): Promise<Knex.Migration> {
+    return Promise.resolve(require(path.join(this.directory, file)) as Knex.Migration);
+  }
+}
 
 export interface DbSettings {
   DATABASE_URL: string;
@@ -23,7 +45,7 @@ export function knexConfig(settings: DbSettings): Knex.Config {
     },
     pool: { min: 0, max: settings.DATABASE_POOL_MAX },
     acquireConnectionTimeout: 10000,
-    migrations: { directory: MIGRATIONS_DIRECTORY, loadExtensions: ['.ts', '.js'], tableName: 'knex_migrations' },
+    migrations: { migrationSource: new MigrationFiles(MIGRATIONS_DIRECTORY), tableName: 'knex_migrations' },
     seeds: { directory: SEEDS_DIRECTORY, loadExtensions: ['.ts', '.js'] },
     // Columns are snake_case in Postgres and camelCase in code, in models and plain queries alike.
     ...knexSnakeCaseMappers(),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make up` and `make test` (SPEC §2): the embedded stack (scripts/stack.sh) and the platform on top of it.
+# `make up` and `make test` (SPEC §2): the embedded stack (scripts/stack.sh) and the platform on top of it,
+# compiled (`npm run build`) and run with plain node on the pinned Node.js under .tools/node.
 #
 #   scripts/dev.sh up     start the stack, migrate, seed, run the API and a worker in the foreground;
 #                         Ctrl-C (or SIGTERM) stops both, then the stack parts this command started
@@ -108,6 +109,8 @@ cmd_up() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   app_running api && die "an API started by 'make up' is already running (pid $(owned_pid api)); stop it with 'make down'"
+  step "npm run build (compiled JavaScript in dist/, the workflow bundle)"
+  npm run build
   start_stack
   step "npm run migrate"
   npm run migrate
@@ -186,13 +189,15 @@ cmd_test() {
   info "DATABASE_URL=$(redact_url "$DATABASE_URL") TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE NODE_ENV=$NODE_ENV"
 
   # Typecheck and lint failures fail the run too, but the suite still runs so one CI run shows everything.
-  local lock=0 typecheck=0 lint=0 tests=0
+  local lock=0 typecheck=0 lint=0 build=0 tests=0
   step "scripts/check-lock.sh (the lock installs as committed on a fresh machine)"
   "$ROOT/scripts/check-lock.sh" || lock=$?
   step "npm run typecheck"
   npm run typecheck || typecheck=$?
   step "npm run lint"
   npm run lint || lint=$?
+  step "npm run build"
+  npm run build || build=$?
   step "npm run migrate"
   npm run migrate
   step "npm test"
@@ -200,9 +205,10 @@ cmd_test() {
   summarize_tests "$LOGS/test.log"
 
   printf '\n'
-  info "lock: $(verdict "$lock"), typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), tests: $(verdict "$tests")"
+  info "lock: $(verdict "$lock"), typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), build: $(verdict "$build"), tests: $(verdict "$tests")"
   ((tests != 0)) && exit "$tests"
   ((lock != 0)) && exit "$lock"
+  ((build != 0)) && exit "$build"
   ((typecheck != 0)) && exit "$typecheck"
   exit "$lint"
 }

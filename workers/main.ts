@@ -1,13 +1,14 @@
-// The worker process: every domain's task queue (or those in WORKER_TASK_QUEUES), one workflow bundle, SDK
+// The worker process: every domain's task queue (or those in WORKER_TASK_QUEUES), one workflow bundle (prebuilt), SDK
 // metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT.
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { listOf, loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
 import { scheduleDefinitions, syncSchedules } from '../lib/schedules';
 import { connectClient, connectWorkerConnection } from '../lib/temporal';
 import { createProviders } from '../providers';
-import { installRuntime, sdkLogger } from './runtime';
+import { workflowBundle as loadWorkflowBundle } from './bundle';
+import { installRuntime } from './runtime';
 import { taskQueueWorkers, type TaskQueueWorker } from './taskQueues';
 import { TELEMETRY_EXPORT_SCHEDULE_ID } from '../workflows/telemetryExport.contract';
 
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
 
   const db = createDb(config);
   const connection = await connectWorkerConnection(config);
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: sdkLogger(logger, 'WARN') });
+  const workflowBundle = await loadWorkflowBundle(logger);
   const providers = createProviders(config, db);
   const served = servedTaskQueues(taskQueueWorkers(config, db, providers), listOf(config.WORKER_TASK_QUEUES));
 

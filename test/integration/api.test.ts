@@ -111,7 +111,7 @@ describe('API core (SPEC §3)', () => {
 
     it('npm run token mints a token this API accepts', async () => {
       const { execFileSync } = await import('node:child_process');
-      const out = execFileSync('npx', ['tsx', 'scripts/token.ts', '--role', 'admin', '--sub', 'alice'], { encoding: 'utf8' });
+      const out = execFileSync('npm', ['run', '--silent', 'token', '--', '--role', 'admin', '--sub', 'alice'], { encoding: 'utf8' });
       const token = out.trim().split('\n').pop() as string;
       const res = await call(api.url, 'GET', '/api/v1/assets?limit=1', { token });
       expect(res.status).to.equal(200);

@@ -13,6 +13,7 @@ import { readFixture, uploadAsset } from '../support/assets';
 import { call, tokenFor } from '../support/http';
 import { convertedAsset } from '../support/ops';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
+import { compiledEntrypoint } from '../support/workerProcess';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -30,12 +31,12 @@ describe('ops CLI against the real API (issue 7)', function () {
   const failedRuns: Run[] = [];
 
   /**
-   * `npm run ops -- <args> --api <test API>` as `node --import tsx scripts/ops.ts` (what `tsx` runs, without
-   * npx's start-up), asynchronously: the API answering it lives in this process.
+   * `npm run ops -- <args> --api <test API>` as `node dist/scripts/ops.js` (what npm runs, without its
+   * start-up), asynchronously: the API answering it lives in this process.
    */
   const ops = (...args: string[]) =>
     new Promise<CliResult>((resolve) => {
-      const argv = ['--import', 'tsx', 'scripts/ops.ts', ...args, '--api', api.url];
+      const argv = [compiledEntrypoint('scripts/ops.ts'), ...args, '--api', api.url];
       execFile(process.execPath, argv, { cwd: ROOT, env: process.env, timeout: 120_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
       );

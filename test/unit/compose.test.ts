@@ -32,6 +32,7 @@ interface Service {
   deploy?: { replicas?: number };
   depends_on?: Record<string, { condition: string }>;
   restart?: string;
+  command?: string[];
 }
 
 interface ComposeModel {
@@ -122,6 +123,28 @@ describe('docker-compose.yml: the production topology', function () {
       expect(service.image, name).to.not.match(/:latest$/);
       if (service.restart !== 'no') expect(service.healthcheck?.test, `${name} health check`).to.be.an('array').that.is.not.empty;
     }
+  });
+
+  it('runs every platform job as compiled JavaScript with plain node, never a TypeScript loader', () => {
+    const platform = Object.entries(model.services).filter(([, service]) => service.build !== undefined);
+    expect(platform.map(([name]) => name)).to.include.members(['migrate', 'buckets', 'api']);
+    for (const [name, service] of platform) {
+      expect(service.command?.[0], name).to.equal('node');
+      expect(service.command?.[1], name).to.match(/^dist\/.+\.js$/);
+    }
+  });
+
+  it('builds the image in two stages on one Node.js LTS, the runtime stage with production dependencies only', () => {
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const stages = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(stages).to.have.length(2);
+    expect(new Set(stages).size, 'both stages on the same base image').to.equal(1);
+    expect(dockerfile).to.match(/^ARG NODE_IMAGE=node:(22|24)\.\d+\.\d+-/m);
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+    expect(runtime).to.contain('npm ci --omit=dev');
+    expect(runtime).to.contain('COPY --from=build /app/dist ./dist');
+    expect(runtime).to.match(/^USER (?!root)\w+/m);
+    expect(runtime).to.not.match(/tsx/);
   });
 
   it('runs Temporal on Postgres (not the dev server) with the platform namespace and its search attributes', () => {
