@@ -27,11 +27,14 @@ start_stack() {
   "$ROOT/scripts/stack.sh" start --record "$STARTED"
 }
 
-# Stops the stack parts this invocation started, and nothing else.
+# Stops the stack parts this invocation started, by pid: a part that crashed and was started again by
+# someone else since (another `make up`, the fault suite) is left alone.
 stop_started_parts() {
   [[ -n $STARTED && -f $STARTED ]] || return 0
-  local parts=()
-  mapfile -t parts <"$STARTED"
+  local parts=() part pid
+  while read -r part pid; do
+    [[ -n $pid && $(owned_pid "$part" || true) == "$pid" ]] && parts+=("$part")
+  done <"$STARTED"
   if ((${#parts[@]})); then
     info "stopping what this command started: ${parts[*]}"
     "$ROOT/scripts/stack.sh" stop "${parts[@]}" || warn "could not stop ${parts[*]}"
@@ -48,6 +51,8 @@ api_url() {
   echo "${PUBLIC_API_URL:-http://$host:${PORT:-8080}}"
 }
 
+STARTED_APPS=() # "<app> <pid>" for the API and worker this invocation started
+
 # Runs `npm run NAME` in its own session (so a Ctrl-C reaches it only through us, once), output prefixed.
 start_app() {
   local name=$1
@@ -56,6 +61,16 @@ start_app() {
     exec sed -u "s/^/[$name] /"
   ) 2>&1 &
   echo "$!" >"$(pidfile "$name")"
+  STARTED_APPS+=("$name $!")
+}
+
+# Stops the API and worker this invocation started (by pid), never those of another `make up`.
+stop_started_apps() {
+  local entry apps=()
+  for entry in "${STARTED_APPS[@]}"; do
+    [[ $(owned_pid "${entry%% *}" || true) == "${entry#* }" ]] && apps+=("${entry%% *}")
+  done
+  ((${#apps[@]} == 0)) || "$ROOT/scripts/stack.sh" stop "${apps[@]}" || true
 }
 
 app_running() { owned_pid "$1" >/dev/null; }
@@ -99,7 +114,7 @@ up_cleanup() {
   trap '' INT TERM
   printf '\n'
   info "shutting down"
-  "$ROOT/scripts/stack.sh" stop api worker || true
+  stop_started_apps
   stop_started_parts
   exit "$status"
 }

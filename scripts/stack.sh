@@ -9,7 +9,7 @@
 # Usage:
 #   scripts/stack.sh install                           install whatever is missing (pinned versions)
 #   scripts/stack.sh start [--record FILE] [PART...]   start every part not already answering and wait until
-#                                                      it is healthy; FILE gets the names of the parts started
+#                                                      it is healthy; FILE gets "<part> <pid>" for each started
 #   scripts/stack.sh stop [PART...]                    stop the parts this runner started (pid files in
 #                                                      .data/run/), and the API/worker of a running `make up`
 #   scripts/stack.sh status                            what answers, and who started it (exit 3 if a part is down)
@@ -209,8 +209,10 @@ alive() {
   state=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $state != Z* ]]
 }
 
+# `start --record FILE`: one line "<part> <pid>" per part this invocation started, so the caller later
+# stops exactly those processes, never a part someone else has started since.
 record_started() {
-  [[ -z $RECORD_FILE ]] || echo "$1" >>"$RECORD_FILE"
+  [[ -z $RECORD_FILE ]] || echo "$1 $(<"$(pidfile "$1")")" >>"$RECORD_FILE"
 }
 
 # Starts a part detached in its own session (a Ctrl-C in the terminal never reaches it) and records it.
@@ -425,7 +427,9 @@ pg_init() {
 }
 
 pg_launch() {
-  local options="-c listen_addresses=$BIND -p $PG_PORT -k '$PG_SOCKET_DIR' -c synchronous_commit=off -c max_connections=200"
+  # Postgres's durable defaults (synchronous_commit=on, fsync=on) stay: a commit the platform was told
+  # about survives any crash (SPEC §2). 300 connections: API, workers, tests and Temporal's own pools.
+  local options="-c listen_addresses=$BIND -p $PG_PORT -k '$PG_SOCKET_DIR' -c max_connections=300"
   printf '\n==== %s  pg_ctl start -D %s -o "%s"\n' "$(date -Is)" "$PG_DATA" "$options" >>"$LOGS/postgres.log"
   local pg_ctl=("$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$LOGS/postgres.log" -o "$options" -w -t 60 -s)
   is_root && pg_ctl=(runuser -u postgres -- "${pg_ctl[@]}")
@@ -445,6 +449,42 @@ SELECT 'CREATE DATABASE edulure_test OWNER edulure' WHERE NOT EXISTS (SELECT FRO
 SQL
 }
 
+# The processes of our cluster: Postgres runs every one of them in its data directory.
+pg_cluster_pids() {
+  local proc
+  for proc in /proc/[0-9]*; do
+    [[ $(readlink "$proc/cwd" 2>/dev/null) == "$PG_DATA" ]] && echo "${proc#/proc/}"
+  done
+  return 0
+}
+
+# Pids named by the cluster's lock files that are still a postgres process (a zombie included).
+pg_lock_holders() {
+  local pid
+  for pid in $(head -qn 1 "$PG_DATA/postmaster.pid" "$PG_SOCKET_DIR/.s.PGSQL.$PG_PORT.lock" 2>/dev/null); do
+    [[ $pid =~ ^[0-9]+$ && $(ps -o comm= -p "$pid" 2>/dev/null) == postgres ]] && echo "$pid"
+  done
+  return 0
+}
+
+# After a crash (a SIGKILLed postmaster) its backends may still run and hold the shared memory, and the
+# lock files may name a postmaster not yet reaped: wait for all of them (SIGKILL the backends after
+# 10 s), then remove the stale lock files, so the start that follows succeeds on the first try.
+pg_clear_crash_leftovers() {
+  local deadline=$((SECONDS + 10)) give_up=$((SECONDS + 60)) backends holders
+  while :; do
+    mapfile -t backends < <(pg_cluster_pids)
+    mapfile -t holders < <(pg_lock_holders)
+    ((${#backends[@]} + ${#holders[@]})) || break
+    ((SECONDS < give_up)) || part_failed postgres "processes of the crashed cluster do not exit: ${backends[*]} ${holders[*]}" --no-tail
+    if ((${#backends[@]} && SECONDS >= deadline)); then
+      kill -KILL "${backends[@]}" 2>/dev/null || true
+    fi
+    sleep 0.2
+  done
+  rm -f "$PG_DATA/postmaster.pid" "$PG_SOCKET_DIR/.s.PGSQL.$PG_PORT.lock"
+}
+
 start_postgres() {
   if pg_is_external; then
     say postgres "DATABASE_URL points elsewhere; nothing started"
@@ -460,6 +500,7 @@ start_postgres() {
     port_open "$BIND" "$PG_PORT" && part_failed postgres "port $PG_PORT is taken by something that is not Postgres" --no-tail
     pg_prepare_dirs
     pg_init
+    pg_clear_crash_leftovers
     pg_launch
     wait_healthy postgres 60 pg_answering
     say postgres "started on $BIND:$PG_PORT (pid $(owned_pid postgres))"
@@ -490,6 +531,9 @@ temporal_launch() {
   done < <(temporal_namespaces)
   for attribute in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$attribute"); done
   temporal_supports --ui-disable-news-fetch && args+=(--ui-disable-news-fetch)
+  # WAL with synchronous=normal: safe against process crashes, about twice the start throughput of
+  # SQLite's defaults; an OS crash may lose the last transactions (out of scope for the dev server).
+  temporal_supports --sqlite-pragma && args+=(--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal)
   launch temporal env TEMPORAL_VERSION_CHECK_DISABLED=1 "$TEMPORAL" "${args[@]}"
 }
 
