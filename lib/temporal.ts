@@ -1,6 +1,6 @@
 // The client side of Temporal, as the API, scripts and schedule sync use it: no worker code here, so the
 // API never loads the worker's native core (workers/connection.ts opens the workers' connection).
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config';
@@ -69,42 +69,4 @@ export async function describeRun(settings: TemporalSettings, handle: WorkflowHa
     status: statusName(d.status.name),
     uiUrl: runUiUrl(settings, d.workflowId, d.runId),
   };
-}
-
-export interface StartRequest<A extends unknown[]> {
-  workflowType: string;
-  workflowId: string;
-  taskQueue: string;
-  args: A;
-  domain: string;
-  businessKey: string;
-  summary: string;
-  /** Start a new run even when a closed one holds this ID (a deliberate re-run). */
-  allowRerun?: boolean;
-}
-
-/**
- * Starts a run, or answers the run that already holds this business key
- * (running or closed): a repeated request never starts a second run.
- */
-export async function startOrGetRun<A extends unknown[]>(
-  client: Client,
-  settings: TemporalSettings,
-  request: StartRequest<A>,
-): Promise<Run> {
-  try {
-    const handle = await client.workflow.start(request.workflowType, {
-      workflowId: request.workflowId,
-      taskQueue: request.taskQueue,
-      args: request.args,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: request.allowRerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-      typedSearchAttributes: runSearchAttributes(request.domain, request.businessKey),
-      staticSummary: request.summary,
-    });
-    return await describeRun(settings, handle);
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return describeRun(settings, client.workflow.getHandle(request.workflowId));
-  }
 }
