@@ -1,13 +1,20 @@
 // Every Temporal Schedule of the platform, listed in one place and created or
-// updated idempotently when a worker starts: schedules replace cron jobs.
+// updated idempotently when a worker starts: schedules replace cron jobs. Each
+// action is typed against its workflow function, so a change to a workflow's
+// input breaks the build here as it does at every other caller.
 import {
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleOptions,
 } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { Config } from './config';
+import { withDeadline } from './clients/calls';
 import { runSearchAttributes } from './temporal';
+import type { billingReconciliation } from '../workflows/billingReconciliation';
+import type { retentionRun } from '../workflows/retentionRun';
+import type { telemetryExport } from '../workflows/telemetryExport';
 import {
   TELEMETRY_DOMAIN,
   TELEMETRY_EXPORT_SCHEDULE_ID,
@@ -20,7 +27,6 @@ import {
   RETENTION_DOMAIN,
   RETENTION_RUN_WORKFLOW,
   RETENTION_TASK_QUEUE,
-  type RetentionRunInput,
 } from '../workflows/retentionRun.contract';
 
 import {
@@ -30,11 +36,11 @@ import {
   PAYMENTS_TASK_QUEUE,
 } from '../workflows/billingReconciliation.contract';
 
-export interface ScheduleDefinition {
+export interface ScheduleDefinition<W extends Workflow = Workflow> {
   id: string;
   workflowType: string;
   taskQueue: string;
-  args: unknown[];
+  args: Parameters<W>;
   /** Cron expression in `timezone`. */
   cron: string;
   timezone: string;
@@ -57,7 +63,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       paused: !config.TELEMETRY_EXPORT_ENABLED,
       domain: TELEMETRY_DOMAIN,
       note: 'Exports consented telemetry events to S3, each exactly once (TELEMETRY_EXPORT_*)',
-    },
+    } satisfies ScheduleDefinition<typeof telemetryExport>,
     {
       id: BILLING_RECONCILIATION_SCHEDULE,
       workflowType: BILLING_RECONCILIATION_WORKFLOW,
@@ -68,18 +74,18 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       paused: !config.BILLING_RECONCILIATION_ENABLED,
       domain: PAYMENTS_DOMAIN,
       note: 'compares the last 24 h of Stripe charges and refunds with the ledger; anomalies at /api/v1/payments/reconciliation/anomalies',
-    },
+    } satisfies ScheduleDefinition<typeof billingReconciliation>,
     {
       id: DATA_RETENTION_SCHEDULE_ID,
       workflowType: RETENTION_RUN_WORKFLOW,
       taskQueue: RETENTION_TASK_QUEUE,
-      args: [{ dryRun: config.DATA_RETENTION_DRY_RUN, trigger: 'schedule' } satisfies RetentionRunInput],
+      args: [{ dryRun: config.DATA_RETENTION_DRY_RUN, trigger: 'schedule' }],
       cron: config.DATA_RETENTION_CRON,
       timezone: config.DATA_RETENTION_TIMEZONE,
       paused: !config.DATA_RETENTION_ENABLED,
       domain: RETENTION_DOMAIN,
       note: `nightly retention run over every active policy${config.DATA_RETENTION_DRY_RUN ? ' (dry run: counts only)' : ''}`,
-    },
+    } satisfies ScheduleDefinition<typeof retentionRun>,
   ];
 }
 
@@ -101,23 +107,27 @@ function toOptions(def: ScheduleDefinition): ScheduleOptions {
   };
 }
 
+async function syncSchedule(client: Client, def: ScheduleDefinition): Promise<void> {
+  const options = toOptions(def);
+  try {
+    await client.schedule.create(options);
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(def.id).update((previous) => ({
+      ...previous,
+      spec: options.spec,
+      action: options.action,
+      policies: { ...previous.policies, ...options.policies },
+      state: { ...previous.state, paused: def.paused, note: def.note },
+    }));
+  }
+}
+
 /** Creates missing schedules and brings existing ones in line with their definition. */
 export async function syncSchedules(client: Client, definitions: ScheduleDefinition[]): Promise<string[]> {
   const synced: string[] = [];
   for (const def of definitions) {
-    const options = toOptions(def);
-    try {
-      await client.schedule.create(options);
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      await client.schedule.getHandle(def.id).update((previous) => ({
-        ...previous,
-        spec: options.spec,
-        action: options.action,
-        policies: { ...previous.policies, ...options.policies },
-        state: { ...previous.state, paused: def.paused, note: def.note },
-      }));
-    }
+    await withDeadline(client, () => syncSchedule(client, def));
     synced.push(def.id);
   }
   return synced;

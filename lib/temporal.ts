@@ -1,5 +1,6 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+// The client side of Temporal, as the API, scripts and schedule sync use it: no worker code here, so the
+// API never loads the worker's native core (workers/connection.ts opens the workers' connection).
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config';
@@ -20,7 +21,8 @@ export const runSearchAttributes = (domain: string, businessKey: string) =>
     { key: BUSINESS_KEY, value: businessKey },
   ]);
 
-function connectionOptions(settings: TemporalSettings) {
+/** Address and credentials, shared by the client connection and the workers' native one. */
+export function connectionOptions(settings: TemporalSettings) {
   const mtls = settings.TEMPORAL_TLS_CERT && settings.TEMPORAL_TLS_KEY
     ? { clientCertPair: { crt: readFileSync(settings.TEMPORAL_TLS_CERT), key: readFileSync(settings.TEMPORAL_TLS_KEY) } }
     : undefined;
@@ -34,10 +36,6 @@ function connectionOptions(settings: TemporalSettings) {
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '10 seconds' });
   return new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
-}
-
-export function connectWorkerConnection(settings: TemporalSettings): Promise<NativeConnection> {
-  return NativeConnection.connect(connectionOptions(settings));
 }
 
 /** The Temporal UI link of one run; IDs are path-encoded the way the UI routes them. */
@@ -71,42 +69,4 @@ export async function describeRun(settings: TemporalSettings, handle: WorkflowHa
     status: statusName(d.status.name),
     uiUrl: runUiUrl(settings, d.workflowId, d.runId),
   };
-}
-
-export interface StartRequest<A extends unknown[]> {
-  workflowType: string;
-  workflowId: string;
-  taskQueue: string;
-  args: A;
-  domain: string;
-  businessKey: string;
-  summary: string;
-  /** Start a new run even when a closed one holds this ID (a deliberate re-run). */
-  allowRerun?: boolean;
-}
-
-/**
- * Starts a run, or answers the run that already holds this business key
- * (running or closed): a repeated request never starts a second run.
- */
-export async function startOrGetRun<A extends unknown[]>(
-  client: Client,
-  settings: TemporalSettings,
-  request: StartRequest<A>,
-): Promise<Run> {
-  try {
-    const handle = await client.workflow.start(request.workflowType, {
-      workflowId: request.workflowId,
-      taskQueue: request.taskQueue,
-      args: request.args,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: request.allowRerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-      typedSearchAttributes: runSearchAttributes(request.domain, request.businessKey),
-      staticSummary: request.summary,
-    });
-    return await describeRun(settings, handle);
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return describeRun(settings, client.workflow.getHandle(request.workflowId));
-  }
 }

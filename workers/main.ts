@@ -4,8 +4,10 @@ import { Worker } from '@temporalio/worker';
 import { listOf, loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
+import { triggerSchedule } from '../lib/clients/schedules';
 import { scheduleDefinitions, syncSchedules } from '../lib/schedules';
-import { connectClient, connectWorkerConnection } from '../lib/temporal';
+import { connectClient } from '../lib/temporal';
+import { connectWorkerConnection } from './connection';
 import { createProviders } from '../providers';
 import { workflowBundle as loadWorkflowBundle } from './bundle';
 import { installRuntime } from './runtime';
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const schedules = await syncSchedules(client, scheduleDefinitions(config));
   // One export now instead of at the next tick (skipped, like any overlap, while one runs).
   if (config.TELEMETRY_EXPORT_RUN_ON_STARTUP && config.TELEMETRY_EXPORT_ENABLED) {
-    await client.schedule.getHandle(TELEMETRY_EXPORT_SCHEDULE_ID).trigger();
+    await triggerSchedule(client, TELEMETRY_EXPORT_SCHEDULE_ID);
   }
   await client.connection.close();
   logger.info('worker started', {

@@ -25,8 +25,10 @@ export const stripeEventSignal = defineSignal<[StripeEventSignal]>('stripeEvent'
 export const captureUpdate = defineUpdate<PaymentStatus, [{ requestedBy: string }]>('capture');
 export const cancelUpdate = defineUpdate<PaymentStatus, [{ requestedBy: string; reason: string | null }]>('cancel');
 
-/** Update validators reject with this message prefix; the API maps it to 409. */
-export const UPDATE_REJECTED = 'PAYMENT_STATE_CONFLICT';
+/** ApplicationFailure types the capture and cancel validators reject with; lib/clients/updateErrors.ts gives each its status. */
+export const PAYMENT_NOT_CAPTURABLE = 'PaymentNotCapturable';
+export const PAYMENT_NOT_CANCELABLE = 'PaymentNotCancelable';
+export type PaymentUpdateRejection = typeof PAYMENT_NOT_CAPTURABLE | typeof PAYMENT_NOT_CANCELABLE;
 
 /** ApplicationFailure type for a card the issuer declined: a business outcome, never retried. */
 export const CARD_DECLINED_FAILURE = 'CardDeclined';

@@ -1,4 +1,4 @@
-import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payments';
 import { applicationFailureOf, causeMessage } from './failures';
 import { BOOKKEEPING, STRIPE_CALLS } from './paymentActivityOptions';
@@ -6,12 +6,14 @@ import {
   cancelUpdate,
   captureUpdate,
   CARD_DECLINED_FAILURE,
+  PAYMENT_NOT_CANCELABLE,
+  PAYMENT_NOT_CAPTURABLE,
   progressQuery,
   stripeEventSignal,
-  UPDATE_REJECTED,
   type PaymentCaptureInput,
   type PaymentCaptureResult,
   type PaymentStatus,
+  type PaymentUpdateRejection,
   type StripeEventSignal,
 } from './paymentCapture.contract';
 
@@ -61,7 +63,10 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
       detail = `capture requested by ${request.requestedBy}`;
       return status;
     },
-    { validator: (_request) => refuseUnless(status === 'requires_capture' && !captureRequested && !cancelRequested, status) },
+    {
+      validator: (_request) =>
+        refuseUnless(status === 'requires_capture' && !captureRequested && !cancelRequested, PAYMENT_NOT_CAPTURABLE, status),
+    },
   );
   setHandler(
     cancelUpdate,
@@ -72,7 +77,7 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     },
     {
       validator: (_request) =>
-        refuseUnless((status === 'pending' || status === 'requires_capture') && !captureRequested && !cancelRequested, status),
+        refuseUnless((status === 'pending' || status === 'requires_capture') && !captureRequested && !cancelRequested, PAYMENT_NOT_CANCELABLE, status),
     },
   );
 
@@ -134,6 +139,7 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   }
 }
 
-function refuseUnless(allowed: boolean, status: PaymentStatus): void {
-  if (!allowed) throw new Error(`${UPDATE_REJECTED}: the payment is ${status}`);
+/** Rejects an Update with its failure type: validators run only for new Updates, so this is no command and needs no patch. */
+function refuseUnless(allowed: boolean, rejection: PaymentUpdateRejection, status: PaymentStatus): void {
+  if (!allowed) throw ApplicationFailure.create({ type: rejection, message: `the payment is ${status}`, nonRetryable: true });
 }

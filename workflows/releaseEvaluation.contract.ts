@@ -23,12 +23,5 @@ export const evaluateGateUpdate = defineUpdate<ReleaseReadiness, [GateEvaluation
 /** Recomputes readiness; fresh metrics re-evaluate the auto gates. */
 export const reevaluateUpdate = defineUpdate<ReleaseReadiness, [ReevaluateRequest]>('reevaluate');
 
-/** ApplicationFailure types of rejected updates; the API maps each to its status. */
-export const UPDATE_REJECTIONS = {
-  UnknownGate: 404,
-  ReleaseClosed: 409,
-  InvalidEvaluation: 400,
-  MetricsContradictStatus: 422,
-  MetricsIncomplete: 422,
-} as const;
-export type UpdateRejection = keyof typeof UPDATE_REJECTIONS;
+/** ApplicationFailure types the update validators reject with; lib/clients/updateErrors.ts gives each its status. */
+export type ReleaseUpdateRejection = 'UnknownGate' | 'ReleaseClosed' | 'InvalidEvaluation' | 'MetricsContradictStatus' | 'MetricsIncomplete';

@@ -19,7 +19,7 @@ import {
   type ReleaseEvaluationInput,
   type ReleaseEvaluationResult,
   type ReleaseReadiness,
-  type UpdateRejection,
+  type ReleaseUpdateRejection,
 } from './releaseEvaluation.contract';
 
 // Small Postgres writes of the run's state. Five attempts over ~15 s ride out a database
@@ -35,7 +35,7 @@ const bookkeeping = proxyActivities<ReleaseActivities>({
 // around a new activity call in `persist` or in the closing step below), so runs started
 // before the deploy replay their recorded path; `deprecatePatch` once none of them is open.
 
-const reject = (type: UpdateRejection, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+const reject = (type: ReleaseUpdateRejection, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 const describeMiss = (c: Criterion, value: number) =>
   `${c.metric} ${value} ${c.comparison === 'atLeast' ? '<' : '>'} ${c.threshold}`;

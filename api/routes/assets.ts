@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asset';
 import { conflict, forbidden, notFound, tooLarge, unsupportedMedia } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
-import { describeRun, startOrGetRun } from '../../lib/temporal';
-import { withTimeout } from '../../lib/timeout';
+import { assetConversionRun, queryAssetConversionProgress, startAssetConversion } from '../../lib/clients/assets';
 import {
   ALLOWED_UPLOADS,
   AssetList,
@@ -24,15 +22,7 @@ import {
   UploadSessionResponse,
 } from '../../schemas/assets';
 import { IdParams, Roles, type Run } from '../../schemas/common';
-import {
-  ASSET_CONVERSION_WORKFLOW,
-  ASSETS_DOMAIN,
-  ASSETS_TASK_QUEUE,
-  assetConversionWorkflowId,
-  progressQuery,
-  type AssetConversionInput,
-  type Progress,
-} from '../../workflows/assetConversion.contract';
+import { ASSET_CONVERSION_WORKFLOW, type AssetConversionInput, type Progress } from '../../workflows/assetConversion.contract';
 import type { Db } from '../../lib/db';
 import type { AppDeps } from '../deps';
 import { hasRole, type Principal } from '../middleware/auth';
@@ -77,14 +67,7 @@ async function reload(db: Db, id: string): Promise<Asset> {
   return asset;
 }
 
-async function currentRun(deps: AppDeps, assetId: string): Promise<Run | null> {
-  try {
-    return await describeRun(deps.config, deps.temporal.workflow.getHandle(assetConversionWorkflowId(assetId)));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
-}
+const currentRun = (deps: AppDeps, assetId: string) => assetConversionRun(deps.temporal, deps.config, assetId);
 
 const SETTLED: Partial<Record<AssetStatus, Progress>> = {
   ready: { stage: 'ready', percent: 100, detail: null },
@@ -97,25 +80,14 @@ async function currentProgress(deps: AppDeps, asset: Asset, run: Run | null): Pr
   const settled = SETTLED[asset.status];
   if (settled) return { ...settled, detail: asset.failureReason ?? settled.detail };
   if (!run || run.status !== 'Running') return null;
-  try {
-    const handle = deps.temporal.workflow.getHandle(run.workflowId, run.runId);
-    return await withTimeout(handle.query(progressQuery), 2000, 'progress query');
-  } catch {
-    return null;
-  }
+  return queryAssetConversionProgress(deps.temporal, run);
 }
 
 function startConversion(deps: AppDeps, asset: Asset, input: AssetConversionInput, rerun: boolean) {
   deps.metrics.workflowStarts.inc({ type: ASSET_CONVERSION_WORKFLOW });
-  return startOrGetRun(deps.temporal, deps.config, {
-    workflowType: ASSET_CONVERSION_WORKFLOW,
-    workflowId: assetConversionWorkflowId(asset.id),
-    taskQueue: ASSETS_TASK_QUEUE,
-    args: [input],
-    domain: ASSETS_DOMAIN,
-    businessKey: asset.id,
+  return startAssetConversion(deps.temporal, deps.config, input, {
     summary: `Convert ${asset.kind} "${asset.filename}"${rerun ? ' (released from quarantine)' : ''}`,
-    allowRerun: rerun,
+    rerun,
   });
 }
 

@@ -1,13 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { Coupon, Payment, ReconciliationAnomaly, Refund } from '../../db/models/Payment';
 import { listOf } from '../../lib/config';
-import { badRequest, conflict, forbidden, notFound, unavailable, unprocessable } from '../../lib/errors';
+import { badRequest, conflict, forbidden, notFound, unprocessable } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import { priceOf, taxRateOf } from '../../lib/pricing';
-import { describeRun, startOrGetRun } from '../../lib/temporal';
-import { withTimeout } from '../../lib/timeout';
+import { cancelPayment, capturePayment, paymentCaptureRun, startPaymentCapture, startRefund } from '../../lib/clients/payments';
 import { IdParams, IdempotencyKey, type Run } from '../../schemas/common';
 import {
   AnomalyList,
@@ -23,16 +21,8 @@ import {
   ReportQuery,
   ReportResponse,
 } from '../../schemas/payments';
-import {
-  cancelUpdate,
-  captureUpdate,
-  PAYMENT_CAPTURE_WORKFLOW,
-  PAYMENTS_DOMAIN,
-  PAYMENTS_TASK_QUEUE,
-  paymentWorkflowId,
-  UPDATE_REJECTED,
-} from '../../workflows/paymentCapture.contract';
-import { REFUND_WORKFLOW, refundWorkflowId } from '../../workflows/refund.contract';
+import { PAYMENT_CAPTURE_WORKFLOW } from '../../workflows/paymentCapture.contract';
+import { REFUND_WORKFLOW } from '../../workflows/refund.contract';
 import type { AppDeps } from '../deps';
 import { hasRole, type Principal } from '../middleware/auth';
 import { defineRoute } from '../route';
@@ -41,8 +31,6 @@ const MONEY_ROLES = ['finance', 'admin'] as const;
 const IDEMPOTENCY_HEADER = [
   { name: 'Idempotency-Key', required: true, description: 'the same key returns the same payment or refund (≤ 200 of [A-Za-z0-9._:-])' },
 ];
-/** How long the API waits for a worker to accept a capture or cancel before answering 503. */
-const UPDATE_TIMEOUT_MS = 15000;
 
 function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string {
   const key = headers['idempotency-key'];
@@ -68,25 +56,15 @@ async function findPayment(db: Knex, id: string, principal: Principal): Promise<
 
 function startCapture(deps: AppDeps, payment: Payment): Promise<Run> {
   deps.metrics.workflowStarts.inc({ type: PAYMENT_CAPTURE_WORKFLOW });
-  return startOrGetRun(deps.temporal, deps.config, {
-    workflowType: PAYMENT_CAPTURE_WORKFLOW,
-    workflowId: paymentWorkflowId(payment.id),
-    taskQueue: PAYMENTS_TASK_QUEUE,
-    args: [{ paymentId: payment.id, captureMethod: payment.captureMethod, authorizationTtlHours: deps.config.PAYMENTS_AUTHORIZATION_TTL_HOURS }],
-    domain: PAYMENTS_DOMAIN,
-    businessKey: payment.id,
-    summary: `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`,
-  });
+  return startPaymentCapture(
+    deps.temporal,
+    deps.config,
+    { paymentId: payment.id, captureMethod: payment.captureMethod, authorizationTtlHours: deps.config.PAYMENTS_AUTHORIZATION_TTL_HOURS },
+    `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`,
+  );
 }
 
-async function paymentRun(deps: AppDeps, paymentId: string): Promise<Run | null> {
-  try {
-    return await describeRun(deps.config, deps.temporal.workflow.getHandle(paymentWorkflowId(paymentId)));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
-}
+const paymentRun = (deps: AppDeps, paymentId: string) => paymentCaptureRun(deps.temporal, deps.config, paymentId);
 
 class LostInsertRace extends Error {}
 
@@ -152,24 +130,8 @@ async function existingPayment(db: Knex, customerId: string, key: string, hash: 
 
 /** Sends a capture or cancel Update; the workflow's validator decides against its own state. */
 async function requestChange(deps: AppDeps, payment: Payment, change: 'capture' | 'cancel', principal: Principal, reason: string | null) {
-  const handle = deps.temporal.workflow.getHandle(paymentWorkflowId(payment.id));
-  try {
-    const update =
-      change === 'capture'
-        ? handle.executeUpdate(captureUpdate, { args: [{ requestedBy: principal.sub }] })
-        : handle.executeUpdate(cancelUpdate, { args: [{ requestedBy: principal.sub, reason }] });
-    await withTimeout(update, UPDATE_TIMEOUT_MS, `${change} update`);
-  } catch (err) {
-    const message = err instanceof Error ? `${err.message} ${(err.cause as Error | undefined)?.message ?? ''}` : '';
-    if (err instanceof WorkflowUpdateFailedError && message.includes(UPDATE_REJECTED)) {
-      throw conflict(change === 'capture' ? 'PAYMENT_NOT_CAPTURABLE' : 'PAYMENT_NOT_CANCELABLE', `the payment is ${payment.status}`);
-    }
-    if (err instanceof WorkflowNotFoundError) {
-      throw conflict(change === 'capture' ? 'PAYMENT_NOT_CAPTURABLE' : 'PAYMENT_NOT_CANCELABLE', `the payment is ${payment.status}`);
-    }
-    if (message.includes('timed out')) throw unavailable('WORKER_UNAVAILABLE', 'no payments worker answered in time; retry');
-    throw err;
-  }
+  if (change === 'capture') await capturePayment(deps.temporal, payment, principal.sub);
+  else await cancelPayment(deps.temporal, payment, principal.sub, reason);
 }
 
 /** Reserves the refund amount in the transaction that checks the refundable remainder. */
@@ -340,15 +302,8 @@ export const paymentRoutes = [
       const key = idempotencyKeyOf(headers);
       const refund = await reserveRefund(deps, params.id, key, body.amountCents, body.reason ?? null, principal.sub);
       deps.metrics.workflowStarts.inc({ type: REFUND_WORKFLOW });
-      const run = await startOrGetRun(deps.temporal, deps.config, {
-        workflowType: REFUND_WORKFLOW,
-        workflowId: refundWorkflowId(params.id, key),
-        taskQueue: PAYMENTS_TASK_QUEUE,
-        args: [{ refundId: refund.id, paymentId: params.id }],
-        domain: PAYMENTS_DOMAIN,
-        businessKey: params.id,
-        summary: `Refund ${refund.amountCents} cents of payment ${params.id}`,
-      });
+      const input = { refundId: refund.id, paymentId: params.id };
+      const run = await startRefund(deps.temporal, deps.config, input, key, `Refund ${refund.amountCents} cents of payment ${params.id}`);
       return { status: 202, body: { refund: refund.toView(), run } };
     },
   }),

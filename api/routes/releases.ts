@@ -1,11 +1,8 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { ReleaseRun, releaseViews } from '../../db/models/ReleaseRun';
-import { AppError, conflict, notFound, unavailable, unprocessable, type ErrorType } from '../../lib/errors';
+import { conflict, notFound, unprocessable } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import { releaseChecklist } from '../../lib/releaseChecklist';
-import { startOrGetRun } from '../../lib/temporal';
-import { withTimeout } from '../../lib/timeout';
+import { evaluateReleaseGate, reevaluateRelease, startReleaseEvaluation } from '../../lib/clients/releases';
 import {
   ChecklistResponse,
   CreateReleaseBody,
@@ -22,27 +19,13 @@ import {
   ReleaseResponse,
   type ReleaseView,
 } from '../../schemas/releases';
-import {
-  evaluateGateUpdate,
-  reevaluateUpdate,
-  RELEASE_EVALUATION_WORKFLOW,
-  RELEASES_DOMAIN,
-  RELEASES_TASK_QUEUE,
-  UPDATE_REJECTIONS,
-  type ReleaseReadiness,
-  type UpdateRejection,
-} from '../../workflows/releaseEvaluation.contract';
+import { RELEASE_EVALUATION_WORKFLOW } from '../../workflows/releaseEvaluation.contract';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
 
 const READERS = ['operator', 'support', 'admin'] as const;
 const MANAGERS = ['operator', 'admin'] as const;
-// An update waits for the workflow to record the evaluation (at most ~15 s of activity
-// retries); past this the caller gets a 503 rather than a hanging request.
-const UPDATE_TIMEOUT_MS = 30_000;
 const DASHBOARD_UPCOMING = 20;
-
-const ERROR_TYPE_BY_STATUS: Record<number, ErrorType> = { 400: 'validation_error', 404: 'not_found', 409: 'conflict', 422: 'validation_error' };
 
 async function releaseView(deps: AppDeps, publicId: string): Promise<ReleaseView> {
   const run = await ReleaseRun.query(deps.db).findById(publicId);
@@ -50,36 +33,11 @@ async function releaseView(deps: AppDeps, publicId: string): Promise<ReleaseView
   return (await releaseViews(deps.db, [run]))[0];
 }
 
-/** A rejected update (validator) keeps its meaning: unknown gate 404, closed run 409, bad evaluation 400/422. */
-function updateError(err: unknown): AppError {
-  if (err instanceof WorkflowNotFoundError) return conflict('RELEASE_CLOSED', 'the release run is closed');
-  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type && cause.type in UPDATE_REJECTIONS) {
-    const status = UPDATE_REJECTIONS[cause.type as UpdateRejection];
-    const code = cause.type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
-    return new AppError(status, ERROR_TYPE_BY_STATUS[status], code, cause.message);
-  }
-  const reason = err instanceof Error ? err.message : String(err);
-  return unavailable('RELEASE_NOT_RECORDED', `the release workflow did not record the evaluation: ${reason}`);
-}
-
-/** Sends an update to an open run's workflow and answers the run as recorded after it. */
-async function updateRelease<A>(
-  deps: AppDeps,
-  publicId: string,
-  update: UpdateDefinition<ReleaseReadiness, [A]>,
-  arg: A,
-): Promise<ReleaseView> {
+/** Only an open run's workflow takes updates; a closed run is refused before its workflow is asked. */
+async function requireOpenRelease(deps: AppDeps, publicId: string): Promise<void> {
   const run = await ReleaseRun.query(deps.db).findById(publicId);
   if (!run) throw notFound('release run');
   if (!OPEN_RELEASE_STATUSES.includes(run.status)) throw conflict('RELEASE_CLOSED', `the release run is ${run.status}`);
-  try {
-    const handle = deps.temporal.workflow.getHandle(run.workflowId);
-    await withTimeout(handle.executeUpdate(update, { args: [arg] }), UPDATE_TIMEOUT_MS, 'the release workflow update');
-  } catch (err) {
-    throw updateError(err);
-  }
-  return releaseView(deps, publicId);
 }
 
 function checkWindow(body: CreateReleaseBody): void {
@@ -134,15 +92,8 @@ export const releaseRoutes = [
       if (!existing) checkWindow(body);
       const release = existing ?? (await ReleaseRun.createOrFind(deps.db, body, releaseChecklist(deps.config), principal.sub));
       deps.metrics.workflowStarts.inc({ type: RELEASE_EVALUATION_WORKFLOW });
-      const run = await startOrGetRun(deps.temporal, deps.config, {
-        workflowType: RELEASE_EVALUATION_WORKFLOW,
-        workflowId: release.workflowId,
-        taskQueue: RELEASES_TASK_QUEUE,
-        args: [release.workflowInput()],
-        domain: RELEASES_DOMAIN,
-        businessKey: release.publicId,
-        summary: `Release ${release.version} to ${release.environment}, window ${release.changeWindowStart.toISOString()}`,
-      });
+      const summary = `Release ${release.version} to ${release.environment}, window ${release.changeWindowStart.toISOString()}`;
+      const run = await startReleaseEvaluation(deps.temporal, deps.config, release.workflowInput(), summary);
       return { status: 202, body: { release: await releaseView(deps, release.publicId), run } };
     },
   }),
@@ -203,12 +154,9 @@ export const releaseRoutes = [
       503: { description: 'RELEASE_NOT_RECORDED: the workflow did not record it in time' },
     },
     handler: async ({ params, body, principal, deps }) => {
-      const release = await updateRelease(deps, params.publicId, evaluateGateUpdate, {
-        ...body,
-        gateKey: params.gateKey,
-        actor: principal.sub,
-      });
-      return { status: 200, body: { release } };
+      await requireOpenRelease(deps, params.publicId);
+      await evaluateReleaseGate(deps.temporal, params.publicId, { ...body, gateKey: params.gateKey, actor: principal.sub });
+      return { status: 200, body: { release: await releaseView(deps, params.publicId) } };
     },
   }),
 
@@ -229,8 +177,9 @@ export const releaseRoutes = [
       503: { description: 'RELEASE_NOT_RECORDED: the workflow did not record it in time' },
     },
     handler: async ({ params, body, principal, deps }) => {
-      const release = await updateRelease(deps, params.publicId, reevaluateUpdate, { ...body, actor: principal.sub });
-      return { status: 200, body: { release } };
+      await requireOpenRelease(deps, params.publicId);
+      await reevaluateRelease(deps.temporal, params.publicId, { ...body, actor: principal.sub });
+      return { status: 200, body: { release: await releaseView(deps, params.publicId) } };
     },
   }),
 

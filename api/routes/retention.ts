@@ -3,7 +3,7 @@ import { RetentionAuditLog, RetentionPolicy, RetentionRun, RetentionRunPolicy } 
 import { ENTITY_DEFINITIONS, supportedActions, type RetentionAction, type RetentionEntity } from '../../db/retentionEntities';
 import { notFound, unprocessable, type ErrorDetail } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
-import { startOrGetRun } from '../../lib/temporal';
+import { startRetentionRun } from '../../lib/clients/retention';
 import { IdParams } from '../../schemas/common';
 import {
   CreateRetentionPolicyBody,
@@ -21,13 +21,7 @@ import {
   type RetentionCriteria,
   type RetentionRunView,
 } from '../../schemas/retention';
-import {
-  RETENTION_DOMAIN,
-  RETENTION_RUN_WORKFLOW,
-  RETENTION_TASK_QUEUE,
-  retentionRunWorkflowId,
-  type RetentionRunInput,
-} from '../../workflows/retentionRun.contract';
+import { RETENTION_RUN_WORKFLOW, retentionRunWorkflowId, type RetentionRunInput } from '../../workflows/retentionRun.contract';
 import type { Db } from '../../lib/db';
 import { defineRoute } from '../route';
 
@@ -193,7 +187,7 @@ export const retentionRoutes = [
         }
       }
       const id = randomUUID();
-      const input: RetentionRunInput = {
+      const input: RetentionRunInput & { retentionRunId: string } = {
         retentionRunId: id,
         dryRun: body.dryRun,
         policyIds: body.policyIds,
@@ -213,15 +207,8 @@ export const retentionRoutes = [
           asOf: new Date(input.asOf as string),
         });
         deps.metrics.workflowStarts.inc({ type: RETENTION_RUN_WORKFLOW });
-        return startOrGetRun(deps.temporal, deps.config, {
-          workflowType: RETENTION_RUN_WORKFLOW,
-          workflowId: retentionRunWorkflowId(id),
-          taskQueue: RETENTION_TASK_QUEUE,
-          args: [input],
-          domain: RETENTION_DOMAIN,
-          businessKey: id,
-          summary: `${body.dryRun ? 'Dry run' : 'Retention run'} of ${body.policyIds ? `${body.policyIds.length} named` : 'all active'} policies`,
-        });
+        const summary = `${body.dryRun ? 'Dry run' : 'Retention run'} of ${body.policyIds ? `${body.policyIds.length} named` : 'all active'} policies`;
+        return startRetentionRun(deps.temporal, deps.config, input, summary);
       });
       return { status: 202, body: { retentionRun: runView(await loadRun(deps.db, id)), run } };
     },

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { RunReplay } from '../../db/models/RunReplay';
 import { eachBounded } from '../../lib/bounded';
-import { conflict, notFound } from '../../lib/errors';
-import { allRuns, describeRunDetail, listRuns, resetRun, restartRun } from '../../lib/runs';
-import { describeRun, runUiUrl } from '../../lib/temporal';
+import { allRuns, cancelRun, describeRunOf, latestRunDetail, listRuns, resetRun, restartRun } from '../../lib/clients/runs';
+import { conflict } from '../../lib/errors';
+import { runUiUrl } from '../../lib/temporal';
 import type { Run } from '../../schemas/common';
 import {
   BulkReplayBody,
@@ -26,14 +25,7 @@ const RUN_ROLES = ['operator', 'support', 'admin'] as const;
 /** Replays in flight at once during a bulk replay: enough to be quick, few enough to spare the cluster. */
 const BULK_CONCURRENCY = 4;
 
-async function latestRun(deps: AppDeps, workflowId: string) {
-  try {
-    return await describeRunDetail(deps.temporal, deps.config, workflowId);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw notFound('run');
-    throw err;
-  }
-}
+const latestRun = (deps: AppDeps, workflowId: string) => latestRunDetail(deps.temporal, deps.config, workflowId);
 
 interface ReplayRequest {
   run: Pick<RunItem, 'workflowId' | 'runId' | 'type' | 'status'>;
@@ -62,7 +54,7 @@ async function replay(deps: AppDeps, request: ReplayRequest): Promise<Run> {
     requestedBy: request.requestedBy,
     bulkId: request.bulkId,
   });
-  return describeRun(deps.config, deps.temporal.workflow.getHandle(run.workflowId, newRunId));
+  return describeRunOf(deps.temporal, deps.config, run.workflowId, newRunId);
 }
 
 export const runRoutes = [
@@ -93,7 +85,7 @@ export const runRoutes = [
     handler: async ({ body, principal, deps }) => {
       const matched = await allRuns(deps.temporal, deps.config, { type: body.type, status: body.status, since: body.since });
       // Visibility keeps a replayed run's old, failed record: replay only runs that are still their workflow's latest.
-      const latest = await eachBounded(matched, BULK_CONCURRENCY, (run) => describeRun(deps.config, deps.temporal.workflow.getHandle(run.workflowId)));
+      const latest = await eachBounded(matched, BULK_CONCURRENCY, (run) => describeRunOf(deps.temporal, deps.config, run.workflowId));
       const pending = latest.filter((o) => o.value?.runId === o.item.runId).map((o) => o.item);
       if (body.dryRun) return { status: 202, body: { matched: pending.length, replayed: [], failed: [] } };
       const bulkId = randomUUID();
@@ -161,7 +153,7 @@ export const runRoutes = [
     handler: async ({ params, deps, principal, body }) => {
       const run = await latestRun(deps, params.workflowId);
       if (run.status !== 'Running') throw conflict('RUN_NOT_RUNNING', `the run is ${run.status}`);
-      await deps.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+      await cancelRun(deps.temporal, run.workflowId, run.runId);
       deps.logger.info('run cancel requested', { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
       const { workflowId, runId, type, status } = run;
       return { status: 202, body: { run: { workflowId, runId, type, status, uiUrl: runUiUrl(deps.config, workflowId, runId) } } };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   claimedThrough,
   exportBacklog,
@@ -11,7 +10,7 @@ import {
 import { listOf } from '../../lib/config';
 import { forbidden, tooLarge, unavailable, unprocessable } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
-import { startOrGetRun } from '../../lib/temporal';
+import { startManualTelemetryExport } from '../../lib/clients/telemetry';
 import {
   Freshness,
   IngestEventsBody,
@@ -25,13 +24,7 @@ import {
   type TelemetryEventInput,
   TelemetryExportList,
 } from '../../schemas/telemetry';
-import {
-  manualTelemetryExportWorkflowId,
-  TELEMETRY_DOMAIN,
-  TELEMETRY_EXPORT_WORKFLOW,
-  TELEMETRY_TASK_QUEUE,
-  telemetryExportInput,
-} from '../../workflows/telemetryExport.contract';
+import { TELEMETRY_EXPORT_WORKFLOW, telemetryExportInput } from '../../workflows/telemetryExport.contract';
 import type { AppDeps } from '../deps';
 import { hasRole } from '../middleware/auth';
 import { defineRoute } from '../route';
@@ -190,17 +183,9 @@ export const telemetryRoutes = [
     rateGroup: 'telemetry',
     responses: { 202: { description: 'the export run', schema: StartExportResponse } },
     handler: async ({ deps, principal }) => {
-      const uuid = randomUUID();
       deps.metrics.workflowStarts.inc({ type: TELEMETRY_EXPORT_WORKFLOW });
-      const run = await startOrGetRun(deps.temporal, deps.config, {
-        workflowType: TELEMETRY_EXPORT_WORKFLOW,
-        workflowId: manualTelemetryExportWorkflowId(uuid),
-        taskQueue: TELEMETRY_TASK_QUEUE,
-        args: [telemetryExportInput(deps.config)],
-        domain: TELEMETRY_DOMAIN,
-        businessKey: `manual-${uuid}`,
-        summary: `Manual telemetry export requested by ${principal.sub}`,
-      });
+      const summary = `Manual telemetry export requested by ${principal.sub}`;
+      const run = await startManualTelemetryExport(deps.temporal, deps.config, telemetryExportInput(deps.config), summary);
       return { status: 202, body: { run } };
     },
   }),

@@ -1,10 +1,10 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { Type } from '@sinclair/typebox';
 import type Stripe from 'stripe';
 import { Payment, StripeEvent } from '../../db/models/Payment';
 import { badRequest } from '../../lib/errors';
+import { signalStripeEvent } from '../../lib/clients/payments';
 import { verifyWebhook } from '../../providers/stripe';
-import { paymentWorkflowId, stripeEventSignal, type StripeEventSignal } from '../../workflows/paymentCapture.contract';
+import type { StripeEventSignal } from '../../workflows/paymentCapture.contract';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
 
@@ -34,11 +34,7 @@ async function paymentOf(deps: AppDeps, event: Stripe.Event): Promise<Payment | 
 
 /** Hands the event to its payment's workflow; a closed workflow has nothing left to learn from it. */
 async function route(deps: AppDeps, payment: Payment, event: Stripe.Event): Promise<void> {
-  try {
-    await deps.temporal.workflow.getHandle(paymentWorkflowId(payment.id)).signal(stripeEventSignal, signalOf(event));
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
+  await signalStripeEvent(deps.temporal, payment.id, signalOf(event));
 }
 
 export const webhookRoutes = [

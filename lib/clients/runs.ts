@@ -1,16 +1,17 @@
 // Runs as operators and support staff see them: found through Temporal
-// visibility, described, and replayed (reset to the first workflow task, or
-// restarted with the original input).
+// visibility, described, canceled and replayed (reset to the first workflow
+// task, or restarted with the original input). Every call runs under a deadline.
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import type { Run } from '../schemas/common';
-import { badRequest, conflict } from './errors';
-import type { RunItem } from '../schemas/runs';
-import { BUSINESS_KEY, runUiUrl, statusName, type TemporalSettings } from './temporal';
+import type { Run } from '../../schemas/common';
+import { badRequest, conflict, notFound } from '../errors';
+import type { RunItem } from '../../schemas/runs';
+import { BUSINESS_KEY, describeRun, runUiUrl, statusName, type TemporalSettings } from '../temporal';
+import { withDeadline } from './calls';
 
 type RawExecutionInfo = temporal.api.workflow.v1.IWorkflowExecutionInfo;
 const EventType = temporal.api.enums.v1.EventType;
@@ -62,7 +63,7 @@ export async function listRuns(client: Client, settings: TemporalSettings, filte
     pageSize: limit,
     nextPageToken: cursor ? Buffer.from(cursor, 'base64url') : undefined,
   };
-  const response = await client.workflowService.listWorkflowExecutions(request).catch((err: unknown) => {
+  const response = await withDeadline(client, () => client.workflowService.listWorkflowExecutions(request)).catch((err: unknown) => {
     // Temporal cannot tell a forged page token from a bug of its own; with a cursor it is the cursor.
     if (cursor) throw badRequest('INVALID_CURSOR', 'the cursor is not one this API issued', [{ path: 'query/cursor', message: 'is invalid' }]);
     throw err;
@@ -87,14 +88,15 @@ async function historyEvents(client: Client, workflowId: string, runId: string, 
   const events: temporal.api.history.v1.IHistoryEvent[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page = await client.workflowService.getWorkflowExecutionHistory({
+    const request = {
       namespace: client.options.namespace,
       execution: { workflowId, runId },
       nextPageToken,
       historyEventFilterType: closeOnly
         ? temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
         : undefined,
-    });
+    };
+    const page = await withDeadline(client, () => client.workflowService.getWorkflowExecutionHistory(request));
     events.push(...(page.history?.events ?? []));
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
@@ -107,9 +109,16 @@ function failureMessage(failure: temporal.api.failure.v1.IFailure | null | undef
   return cause ? `${failure.message}: ${cause}` : (failure.message ?? null);
 }
 
-/** A run with why it failed, what it is waiting on, and how long its history is. */
-export async function describeRunDetail(client: Client, settings: TemporalSettings, workflowId: string, runId?: string) {
-  const description = await client.workflow.getHandle(workflowId, runId).describe();
+/** One run of a workflow ID (its latest without `runId`). */
+export function describeRunOf(client: Client, settings: TemporalSettings, workflowId: string, runId?: string): Promise<Run> {
+  return withDeadline(client, () => describeRun(settings, client.workflow.getHandle(workflowId, runId)));
+}
+
+/** The latest run of a workflow ID with why it failed, what it is waiting on, and how long its history is (404 when there is none). */
+export async function latestRunDetail(client: Client, settings: TemporalSettings, workflowId: string) {
+  const description = await withDeadline(client, () => client.workflow.getHandle(workflowId).describe()).catch((err: unknown) => {
+    throw err instanceof WorkflowNotFoundError ? notFound('run') : err;
+  });
   const raw = description.raw;
   const item = runItemOf(settings, raw.workflowExecutionInfo ?? {});
   let failure: string | null = null;
@@ -137,28 +146,40 @@ export async function resetRun(client: Client, workflowId: string, runId: string
   const events = await historyEvents(client, workflowId, runId);
   const firstTask = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
   if (!firstTask?.eventId) throw conflict('RUN_NOT_RESETTABLE', `run ${runId} never completed a workflow task; restart it instead`);
-  const response = await client.workflowService.resetWorkflowExecution({
+  const request = {
     namespace: client.options.namespace,
     workflowExecution: { workflowId, runId },
     reason,
     workflowTaskFinishEventId: firstTask.eventId,
     requestId: randomUUID(),
-  });
+  };
+  const response = await withDeadline(client, () => client.workflowService.resetWorkflowExecution(request));
   return response.runId as string;
 }
 
-/** Starts a fresh run under the same workflow ID with the original input, task queue and search attributes. */
+/**
+ * Starts a fresh run under the same workflow ID with the original input, task queue and search attributes.
+ * The one start by recorded type name: it repeats a start that a typed domain client made.
+ */
 export async function restartRun(client: Client, workflowId: string, runId: string): Promise<string> {
   const [started] = await historyEvents(client, workflowId, runId);
   const attributes = started?.workflowExecutionStartedEventAttributes;
   if (!attributes?.workflowType?.name || !attributes.taskQueue?.name) throw new Error(`run ${runId} has no start event`);
-  const handle = await client.workflow.start(attributes.workflowType.name, {
+  const options = {
     workflowId,
     taskQueue: attributes.taskQueue.name,
     args: (attributes.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)),
     typedSearchAttributes: decodeTypedSearchAttributes(attributes.searchAttributes?.indexedFields),
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
     staticSummary: `restart of run ${runId}`,
-  });
+  };
+  const handle = await withDeadline(client, () => client.workflow.start(attributes.workflowType?.name as string, options));
   return handle.firstExecutionRunId;
+}
+
+/** Asks a running run to cancel; the workflow runs its own clean-up. */
+export function cancelRun(client: Client, workflowId: string, runId: string): Promise<void> {
+  return withDeadline(client, async () => {
+    await client.workflow.getHandle(workflowId, runId).cancel();
+  });
 }
