@@ -98,7 +98,7 @@ export const ConfigSchema = Type.Object({
   TELEMETRY_EXPORT_ENABLED: bool(true, 'false pauses the telemetry-export schedule'),
   TELEMETRY_EXPORT_CRON: cron('*/10 * * * *', 'when the telemetry-export schedule runs'),
   TELEMETRY_EXPORT_TIMEZONE: str('UTC', 'IANA time zone of TELEMETRY_EXPORT_CRON'),
-  TELEMETRY_EXPORT_RUN_ON_STARTUP: bool(false, 'trigger one export when the worker starts'),
+  TELEMETRY_EXPORT_RUN_ON_STARTUP: bool(false, 'trigger one export when `npm run schedules:sync` runs'),
   TELEMETRY_EXPORT_BATCH_SIZE: int(5000, 1, 1000000, 'events per exported object'),
   TELEMETRY_EXPORT_MAX_BATCHES_PER_RUN: int(200, 1, 10000, 'batches one run exports before it continues as new'),
   TELEMETRY_EXPORT_COMPRESS: bool(true, 'gzip the JSONL exports'),

@@ -1,5 +1,6 @@
 // Every Temporal Schedule of the platform, listed in one place and created or
-// updated idempotently when a worker starts: schedules replace cron jobs. Each
+// updated idempotently by one bootstrap step (`npm run schedules:sync`, run by
+// `make up` and compose's `schedules` job), never by each worker replica. Each
 // action is typed against its workflow function, so a change to a workflow's
 // input breaks the build here as it does at every other caller.
 import {
@@ -89,6 +90,12 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
   ];
 }
 
+/**
+ * The memo key, on each schedule's action, holding the `paused` value the last sync applied from the
+ * `*_ENABLED` settings. (A schedule's own memo cannot be changed after creation; its action's can.)
+ */
+export const APPLIED_PAUSED_MEMO_KEY = 'syncedPaused';
+
 function toOptions(def: ScheduleDefinition): ScheduleOptions {
   return {
     scheduleId: def.id,
@@ -101,10 +108,19 @@ function toOptions(def: ScheduleDefinition): ScheduleOptions {
       // Runs carry the IDs Temporal gives them (`<scheduleId>-<timestamp>`).
       workflowId: def.id,
       typedSearchAttributes: runSearchAttributes(def.domain, def.id),
+      memo: { [APPLIED_PAUSED_MEMO_KEY]: def.paused },
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
     state: { paused: def.paused, note: def.note },
   };
+}
+
+/**
+ * A sync pauses or unpauses a schedule only when its `*_ENABLED` setting changed since the last sync
+ * (or no sync recorded one): an operator's pause or unpause in between stays as it is.
+ */
+export function pausedAfterSync(def: Pick<ScheduleDefinition, 'paused'>, previous: { paused: boolean; appliedPaused: unknown }): boolean {
+  return previous.appliedPaused === def.paused ? previous.paused : def.paused;
 }
 
 async function syncSchedule(client: Client, def: ScheduleDefinition): Promise<void> {
@@ -113,13 +129,18 @@ async function syncSchedule(client: Client, def: ScheduleDefinition): Promise<vo
     await client.schedule.create(options);
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(def.id).update((previous) => ({
-      ...previous,
-      spec: options.spec,
-      action: options.action,
-      policies: { ...previous.policies, ...options.policies },
-      state: { ...previous.state, paused: def.paused, note: def.note },
-    }));
+    await client.schedule.getHandle(def.id).update((previous) => {
+      const appliedPaused = previous.action.type === 'startWorkflow' ? previous.action.memo?.[APPLIED_PAUSED_MEMO_KEY] : undefined;
+      const paused = pausedAfterSync(def, { paused: previous.state.paused, appliedPaused });
+      const operatorsState = paused !== def.paused; // kept from an operator: so is their note (the reason)
+      return {
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: { ...previous.policies, ...options.policies },
+        state: { ...previous.state, paused, note: operatorsState ? previous.state.note : def.note },
+      };
+    });
   }
 }
 

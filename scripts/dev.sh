@@ -131,6 +131,8 @@ cmd_up() {
   npm run migrate
   step "npm run seed"
   npm run seed
+  step "npm run schedules:sync"
+  npm run schedules:sync
   step "API and worker (Ctrl-C stops everything)"
   start_app api
   start_app worker
@@ -198,8 +200,8 @@ cmd_test() {
   test_url=$(test_database_url)
   ensure_test_database "$test_url"
   export DATABASE_URL=$test_url TEMPORAL_NAMESPACE=edulure-test NODE_ENV=test
-  # Schedules are registered paused in tests (a worker process started by a chaos test syncs them):
-  # tests trigger what they need, and no cron run lands in the middle of another test.
+  # Schedules are registered paused in tests (npm run schedules:sync below): tests trigger what they
+  # need, and no cron run lands in the middle of another test.
   export TELEMETRY_EXPORT_ENABLED=false BILLING_RECONCILIATION_ENABLED=false DATA_RETENTION_ENABLED=false
   info "DATABASE_URL=$(redact_url "$DATABASE_URL") TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE NODE_ENV=$NODE_ENV"
 
@@ -215,6 +217,8 @@ cmd_test() {
   npm run build || build=$?
   step "npm run migrate"
   npm run migrate
+  step "npm run schedules:sync"
+  npm run schedules:sync
   step "npm test"
   npm test 2>&1 | tee "$LOGS/test.log" || tests=$?
   summarize_tests "$LOGS/test.log"

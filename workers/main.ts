@@ -1,18 +1,14 @@
 // The worker process: every domain's task queue (or those in WORKER_TASK_QUEUES), one workflow bundle (prebuilt), SDK
-// metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT.
+// metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT. Schedules are synced by `npm run schedules:sync`.
 import { Worker } from '@temporalio/worker';
 import { listOf, loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
-import { triggerSchedule } from '../lib/clients/schedules';
-import { scheduleDefinitions, syncSchedules } from '../lib/schedules';
-import { connectClient } from '../lib/temporal';
 import { connectWorkerConnection } from './connection';
 import { createProviders } from '../providers';
 import { workflowBundle as loadWorkflowBundle } from './bundle';
 import { installRuntime } from './runtime';
 import { taskQueueWorkers, type TaskQueueWorker } from './taskQueues';
-import { TELEMETRY_EXPORT_SCHEDULE_ID } from '../workflows/telemetryExport.contract';
 
 /** The task queues named in WORKER_TASK_QUEUES (all of them when it is empty). */
 function servedTaskQueues(all: TaskQueueWorker[], wanted: string[]): TaskQueueWorker[] {
@@ -48,15 +44,7 @@ async function main(): Promise<void> {
       }),
     ),
   );
-  const client = await connectClient(config);
-  const schedules = await syncSchedules(client, scheduleDefinitions(config));
-  // One export now instead of at the next tick (skipped, like any overlap, while one runs).
-  if (config.TELEMETRY_EXPORT_RUN_ON_STARTUP && config.TELEMETRY_EXPORT_ENABLED) {
-    await triggerSchedule(client, TELEMETRY_EXPORT_SCHEDULE_ID);
-  }
-  await client.connection.close();
   logger.info('worker started', {
-    schedules,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueues: workers.map((w) => w.options.taskQueue),
     metrics: config.WORKER_METRICS_PORT ? `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : 'off',

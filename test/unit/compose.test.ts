@@ -116,7 +116,7 @@ describe('docker-compose.yml: the production topology', function () {
     const names = Object.keys(model.services);
     expect(names).to.include.members([
       'postgres', 'temporal', 'temporal-setup', 'temporal-ui', 's3', 'buckets',
-      'meilisearch', 'stripe-mock', 'migrate', 'api',
+      'meilisearch', 'stripe-mock', 'migrate', 'schedules', 'api',
     ]);
     for (const [name, service] of Object.entries(model.services)) {
       expect(service.image, name).to.match(/^[\w./-]+:[\w.-]*\d[\w.-]*$/);
@@ -127,7 +127,7 @@ describe('docker-compose.yml: the production topology', function () {
 
   it('runs every platform job as compiled JavaScript with plain node, never a TypeScript loader', () => {
     const platform = Object.entries(model.services).filter(([, service]) => service.build !== undefined);
-    expect(platform.map(([name]) => name)).to.include.members(['migrate', 'buckets', 'api']);
+    expect(platform.map(([name]) => name)).to.include.members(['migrate', 'buckets', 'schedules', 'api']);
     for (const [name, service] of platform) {
       expect(service.command?.[0], name).to.equal('node');
       expect(service.command?.[1], name).to.match(/^dist\/.+\.js$/);
@@ -145,6 +145,15 @@ describe('docker-compose.yml: the production topology', function () {
     expect(runtime).to.contain('COPY --from=build /app/dist ./dist');
     expect(runtime).to.match(/^USER (?!root)\w+/m);
     expect(runtime).to.not.match(/tsx/);
+  });
+
+  it('syncs schedules in one one-shot job that the API and workers wait for, never in each worker', () => {
+    const { schedules } = model.services;
+    expect(schedules.restart).to.equal('no');
+    expect(schedules.command).to.deep.equal(['node', 'dist/scripts/schedules-sync.js']);
+    for (const name of ['api', ...workerNames()]) {
+      expect(model.services[name].depends_on?.schedules?.condition, name).to.equal('service_completed_successfully');
+    }
   });
 
   it('runs Temporal on Postgres (not the dev server) with the platform namespace and its search attributes', () => {
