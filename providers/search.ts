@@ -1,6 +1,6 @@
-// Full-text search over ready assets. Meilisearch lives here; the Postgres
+// Full-text search over ready assets. Meilisearch (its official client) lives here; the Postgres
 // implementation of the same interface is in postgresSearch.ts.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Meilisearch, MeilisearchApiError, type EnqueuedTaskPromise } from 'meilisearch';
 
 export interface SearchDocument {
   id: string;
@@ -45,72 +45,41 @@ export class SearchError extends Error {
 /** Order matters: Meilisearch ranks a match in an earlier attribute higher. */
 const SEARCHABLE_ATTRIBUTES = ['title', 'filename', 'text'];
 const DEFAULT_TASK_TIMEOUT_MS = 60_000;
-const FIRST_POLL_MS = 25;
-const MAX_POLL_MS = 500;
 
-interface MeiliTask {
-  status: 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
-  error?: { code?: string; message?: string } | null;
+/** Meilisearch's error code (e.g. `index_not_found`) of a failed call, if it answered one. */
+const meiliCode = (err: unknown) => (err instanceof MeilisearchApiError ? err.cause?.code : undefined);
+
+/** Runs one Meilisearch call, naming it in the SearchError it throws. */
+async function meili<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new SearchError(`Meilisearch ${what}: ${(err as Error).message}`, meiliCode(err), { cause: err });
+  }
 }
 
+/** Meilisearch applies writes asynchronously: a write is done when its task succeeded. */
+async function applied(what: string, task: EnqueuedTaskPromise, timeout: number): Promise<void> {
+  const done = await meili(what, () => task.waitTask({ timeout }));
+  if (done.status !== 'succeeded') {
+    throw new SearchError(`Meilisearch ${what}: task ${done.uid} ${done.status}: ${done.error?.message ?? 'no reason given'}`, done.error?.code);
+  }
+}
+
+/** The Meilisearch index of ready assets, through the official client. */
 export function createMeilisearchIndex(settings: MeilisearchSettings): SearchIndex {
-  const base = settings.host.replace(/\/+$/, '');
-  const indexPath = `/indexes/${encodeURIComponent(settings.indexName)}`;
-  const taskTimeoutMs = settings.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+  const client = new Meilisearch({ host: settings.host, apiKey: settings.apiKey, timeout: settings.timeoutMs });
+  const index = client.index<SearchDocument>(settings.indexName);
+  const taskTimeout = settings.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
   let indexReady: Promise<void> | undefined;
-
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          'Content-Type': 'application/json',
-          ...(settings.apiKey ? { Authorization: `Bearer ${settings.apiKey}` } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(settings.timeoutMs),
-      });
-    } catch (err) {
-      throw new SearchError(`Meilisearch ${method} ${path}: ${(err as Error).message}`, undefined, { cause: err });
-    }
-    const payload = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
-    if (!response.ok) {
-      throw new SearchError(
-        `Meilisearch ${method} ${path}: ${response.status} ${payload.message ?? response.statusText}`,
-        payload.code,
-      );
-    }
-    return payload as T;
-  }
-
-  /** Meilisearch applies writes asynchronously; a write is done when its task is. */
-  async function runTask(method: string, path: string, body?: unknown): Promise<void> {
-    const { taskUid } = await call<{ taskUid: number }>(method, path, body);
-    const deadline = Date.now() + taskTimeoutMs;
-    for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
-      const task = await call<MeiliTask>('GET', `/tasks/${taskUid}`);
-      if (task.status === 'succeeded') return;
-      if (task.status === 'failed' || task.status === 'canceled') {
-        throw new SearchError(
-          `Meilisearch task ${taskUid} ${task.status}: ${task.error?.message ?? 'no reason given'}`,
-          task.error?.code,
-        );
-      }
-      if (Date.now() + delay > deadline) {
-        throw new SearchError(`Meilisearch task ${taskUid} still ${task.status} after ${taskTimeoutMs} ms`);
-      }
-      await sleep(delay);
-    }
-  }
 
   async function createIndex(): Promise<void> {
     try {
-      await runTask('POST', '/indexes', { uid: settings.indexName, primaryKey: 'id' });
+      await applied('create index', client.createIndex(settings.indexName, { primaryKey: 'id' }), taskTimeout);
     } catch (err) {
       if (!(err instanceof SearchError && err.code === 'index_already_exists')) throw err;
     }
-    await runTask('PATCH', `${indexPath}/settings`, { searchableAttributes: SEARCHABLE_ATTRIBUTES });
+    await applied('searchable attributes', index.updateSearchableAttributes(SEARCHABLE_ATTRIBUTES), taskTimeout);
   }
 
   function ensureIndex(): Promise<void> {
@@ -124,22 +93,18 @@ export function createMeilisearchIndex(settings: MeilisearchSettings): SearchInd
   return {
     async index(doc) {
       await ensureIndex();
-      await runTask('POST', `${indexPath}/documents?primaryKey=id`, [doc]);
+      await applied(`index ${doc.id}`, index.addDocuments([doc], { primaryKey: 'id' }), taskTimeout);
     },
     async remove(id) {
       try {
-        await runTask('DELETE', `${indexPath}/documents/${encodeURIComponent(id)}`);
+        await applied(`remove ${id}`, index.deleteDocument(id), taskTimeout);
       } catch (err) {
         if (!(err instanceof SearchError && err.code === 'index_not_found')) throw err;
       }
     },
     async search(q, limit) {
       try {
-        const result = await call<{ hits: Array<{ id: string }> }>('POST', `${indexPath}/search`, {
-          q,
-          limit,
-          attributesToRetrieve: ['id'],
-        });
+        const result = await meili('search', () => index.search(q, { limit, attributesToRetrieve: ['id'] }));
         return result.hits.map((hit) => String(hit.id));
       } catch (err) {
         if (err instanceof SearchError && err.code === 'index_not_found') return [];
@@ -147,7 +112,7 @@ export function createMeilisearchIndex(settings: MeilisearchSettings): SearchInd
       }
     },
     async ping() {
-      await call('GET', '/health');
+      await meili('health', () => client.health());
     },
   };
 }
