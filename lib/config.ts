@@ -2,6 +2,7 @@
 // A `.env` file is read when present; the real environment wins.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import Ajv from 'ajv';
+import { CronExpressionParser } from 'cron-parser';
 import dotenv from 'dotenv';
 
 const str = (def: string, description: string) => Type.String({ default: def, minLength: 1, description });
@@ -72,7 +73,6 @@ export const ConfigSchema = Type.Object({
   PDFTOTEXT_BIN: str('pdftotext', 'poppler pdftotext executable'),
   CLAMD_HOST: optional('ClamAV clamd host; when unset only the built-in EICAR signature is checked'),
   CLAMD_PORT: int(3310, 1, 65535, 'ClamAV clamd port'),
-  CLOUDCONVERT_API_KEY: optional('use CloudConvert instead of LibreOffice for pptx/docx'),
   MEILISEARCH_HOST: optional('Meilisearch URL; when unset search uses Postgres full-text search'),
   MEILISEARCH_API_KEY: optional('Meilisearch API key'),
   PROVIDER_TIMEOUT_MS: int(10000, 100, 600000, 'timeout of every HTTP call to a provider'),
@@ -162,10 +162,33 @@ function crossChecks(config: Config): string[] {
   for (const key of ['PAYMENTS_REPORTING_TIMEZONE', 'TELEMETRY_EXPORT_TIMEZONE', 'RELEASE_CHANGE_FREEZE_TIMEZONE', 'DATA_RETENTION_TIMEZONE'] as const) {
     if (!isTimeZone(config[key])) problems.push(`${key}: must be an IANA time zone such as UTC or Europe/London`);
   }
+  for (const [key, zoneKey] of CRON_SETTINGS) {
+    const zone = zoneKey && isTimeZone(config[zoneKey]) ? config[zoneKey] : 'UTC';
+    const problem = cronProblem(config[key], zone);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
   if (Boolean(config.TEMPORAL_TLS_CERT) !== Boolean(config.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
   }
   return problems;
+}
+
+/** Each cron setting with the setting naming its time zone (none: UTC). */
+const CRON_SETTINGS = [
+  ['TELEMETRY_EXPORT_CRON', 'TELEMETRY_EXPORT_TIMEZONE'],
+  ['BILLING_RECONCILIATION_CRON', undefined],
+  ['RELEASE_CHANGE_FREEZE_CRON', 'RELEASE_CHANGE_FREEZE_TIMEZONE'],
+  ['DATA_RETENTION_CRON', 'DATA_RETENTION_TIMEZONE'],
+] as const;
+
+/** Why the cron parser the platform uses refuses an expression (undefined when it accepts it). */
+function cronProblem(expression: string, timezone: string): string | undefined {
+  try {
+    CronExpressionParser.parse(expression, { tz: timezone }).next();
+    return undefined;
+  } catch (err) {
+    return `not a cron expression the scheduler accepts (${(err as Error).message})`;
+  }
 }
 
 function isTaxTable(value: string): boolean {

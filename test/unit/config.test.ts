@@ -40,6 +40,11 @@ describe('configuration (validated once at boot)', () => {
     expect(problems.join('\n')).not.to.contain('edulure-local');
   });
 
+  it('checks cron settings with the scheduler\'s own parser at boot, not at the first run', () => {
+    const problems = problemsOf({ RELEASE_CHANGE_FREEZE_CRON: '61 16 * * 5', DATA_RETENTION_CRON: '0 3 * * 8', TELEMETRY_EXPORT_CRON: '*/10 * * * *' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).to.deep.equal(['DATA_RETENTION_CRON', 'RELEASE_CHANGE_FREEZE_CRON']);
+  });
+
   it('requires TLS certificate and key together', () => {
     expect(problemsOf({ TEMPORAL_TLS_CERT: '/tmp/cert.pem' })).to.have.length(1);
   });
