@@ -115,10 +115,10 @@ export const retentionRoutes = [
       202: { description: 'the retention run and its workflow run', schema: StartRetentionRunResponse },
       422: { description: 'UNKNOWN_POLICY: a named policy does not exist' },
     },
-    handler: async ({ body, principal, deps }) => {
-      const request = { dryRun: body.dryRun, policyIds: body.policyIds, requestedBy: principal.sub };
-      return { status: 202, body: await requestRetentionRun(deps.db, request, retentionRunStarter(deps)) };
-    },
+    handler: async ({ body, principal, deps }) => ({
+      status: 202,
+      body: await requestRetentionRun(deps.db, { ...body, requestedBy: principal.sub }, retentionRunStarter(deps)),
+    }),
   }),
 
   defineRoute({

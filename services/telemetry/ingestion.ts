@@ -1,6 +1,5 @@
 // Telemetry ingestion: which events are stored, and as what.
-import type { Config } from '../../lib/config';
-import { listOf } from '../../lib/config';
+import { listOf, type Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { tooLarge, unavailable, unprocessable } from '../../lib/errors';
 import { MAX_EVENTS_PER_REQUEST, type IngestEventsResponse, type RejectedEvent, type TelemetryEventInput } from '../../schemas/telemetry';
