@@ -14,6 +14,7 @@ COPY db ./db
 COPY lib ./lib
 COPY providers ./providers
 COPY schemas ./schemas
+COPY services ./services
 COPY scripts ./scripts
 COPY workers ./workers
 COPY workflows ./workflows

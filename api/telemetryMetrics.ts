@@ -1,11 +1,11 @@
 // Telemetry metrics: what ingestion answered, and how far exports lag behind.
 import client from 'prom-client';
-import { exportBacklog } from '../db/models/Telemetry';
 import type { Db } from '../lib/db';
 import type { ApiMetrics } from '../lib/metrics';
+import type { IngestEventsResponse } from '../schemas/telemetry';
+import { exportBacklog } from '../services/telemetry';
 
 const INGESTION_COUNTER = 'telemetry_ingestion_events_total';
-export type IngestionOutcome = 'accepted' | 'suppressed' | 'duplicate' | 'rejected';
 
 export function registerTelemetryMetrics(metrics: ApiMetrics, db: Db): void {
   // Counted by this API process: duplicates and rejected events are never stored, so no table could tell.
@@ -25,7 +25,9 @@ export function registerTelemetryMetrics(metrics: ApiMetrics, db: Db): void {
   });
 }
 
-export function countIngestion(metrics: ApiMetrics, counts: Record<IngestionOutcome, number>): void {
+/** Counts what ingestion answered, by outcome. */
+export function countIngestion(metrics: ApiMetrics, outcome: IngestEventsResponse): void {
+  const counts = { accepted: outcome.accepted, suppressed: outcome.suppressed, duplicate: outcome.duplicates, rejected: outcome.rejected.length };
   const counter = metrics.registry.getSingleMetric(INGESTION_COUNTER) as client.Counter<'status'> | undefined;
   for (const [status, n] of Object.entries(counts)) if (n > 0) counter?.inc({ status }, n);
 }

@@ -2,20 +2,11 @@
 // lives in, the timestamp its age is read from, the actions it supports, the
 // columns criteria may filter on and, for storage-backed entities, where its objects
 // live. Identifiers in retention SQL come only from here; user text is only ever a
-// bound value.
+// bound value. The names themselves are the API's (schemas/retention.ts): this module
+// depends on the schemas, never the other way round.
+import type { RetentionAction, RetentionEntity } from '../schemas/retention';
 
-export const RETENTION_ACTIONS = ['hard-delete', 'soft-delete', 'anonymize'] as const;
-export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
-
-export const RETENTION_ENTITIES = [
-  'telemetry_events',
-  'stripe_events',
-  'asset_ingestion_events',
-  'abandoned_uploads',
-  'quarantined_objects',
-  'telemetry_export_objects',
-] as const;
-export type RetentionEntity = (typeof RETENTION_ENTITIES)[number];
+export type { RetentionAction, RetentionEntity } from '../schemas/retention';
 
 /** Where the objects of a storage-backed entity live: a configured bucket, or a column of the row. */
 export type ObjectBucket = { config: 'uploads' | 'quarantine' } | { column: string };

@@ -1,6 +1,19 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RETENTION_ACTIONS, RETENTION_ENTITIES } from '../db/retentionEntities';
 import { ListOf, ListQueryProperties, Progress, Run, Timestamp, Uuid } from './common';
+
+// The names a policy may use; what each entity and action means in SQL is db/retentionEntities.ts, which builds on these.
+export const RETENTION_ACTIONS = ['hard-delete', 'soft-delete', 'anonymize'] as const;
+export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
+
+export const RETENTION_ENTITIES = [
+  'telemetry_events',
+  'stripe_events',
+  'asset_ingestion_events',
+  'abandoned_uploads',
+  'quarantined_objects',
+  'telemetry_export_objects',
+] as const;
+export type RetentionEntity = (typeof RETENTION_ENTITIES)[number];
 
 export const RetentionEntity = Type.Union(RETENTION_ENTITIES.map((e) => Type.Literal(e)));
 export const RetentionAction = Type.Union(RETENTION_ACTIONS.map((a) => Type.Literal(a)));

@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { BaseModel } from './BaseModel';
 import type { ConsentView, TelemetryExportView } from '../../schemas/telemetry';
 
@@ -87,24 +86,6 @@ export class TelemetryExport extends BaseModel {
 
 export const EXPORT_CHECKPOINT = 'export';
 
-/**
- * Ingestion holds this advisory lock shared; a revocation and an export's claim hold it
- * exclusively. A revocation waits for the inserts in flight, and inserts after it see the
- * new consent; a claim waits for them too, so no id below its range's end can still appear.
- */
-export const INGESTION_LOCK_KEY = 7_310_002;
-
-/** The end of the last claimed batch: events above it are still pending, and only those may be held back. */
-export async function claimedThrough(db: Knex): Promise<string> {
-  const { rows } = (await db.raw(
-    `SELECT greatest(
-       (SELECT max(through_event_id) FROM telemetry_exports),
-       (SELECT last_event_id FROM telemetry_checkpoints WHERE name = ?))::text AS through`,
-    [EXPORT_CHECKPOINT],
-  )) as { rows: Array<{ through: string | null }> };
-  return rows[0].through ?? '0';
-}
-
 /** Everything up to lastEventId is exported; its row lock also orders the commits of exported batches. */
 export class TelemetryCheckpoint extends BaseModel {
   static tableName = 'telemetry_checkpoints';
@@ -117,25 +98,4 @@ export class TelemetryCheckpoint extends BaseModel {
   lastFailure!: string | null;
   lastFailureAt!: Date | null;
   updatedAt!: Date;
-}
-
-export interface ExportBacklog {
-  /** Accepted events not exported yet. */
-  pending: number;
-  /** Age of the oldest of them (0 when none waits). */
-  lagSeconds: number;
-}
-
-/** What waits for export (past the checkpoint): read by the freshness endpoint and the export-lag gauge. */
-export async function exportBacklog(db: Knex): Promise<ExportBacklog> {
-  const { rows } = (await db.raw(
-    `WITH pending AS (
-       SELECT id, received_at FROM telemetry_events
-       WHERE status = 'accepted' AND id > (SELECT last_event_id FROM telemetry_checkpoints WHERE name = ?)
-     )
-     SELECT (SELECT count(*) FROM pending)::int AS pending,
-            coalesce(extract(epoch FROM now() - (SELECT received_at FROM pending ORDER BY id LIMIT 1)), 0)::int AS lag_seconds`,
-    [EXPORT_CHECKPOINT],
-  )) as { rows: Array<{ pending: number; lag_seconds: number }> };
-  return { pending: rows[0].pending, lagSeconds: Math.max(0, rows[0].lag_seconds) };
 }

@@ -14,7 +14,7 @@ import { createGzip } from 'node:zlib';
 import { Worker } from '@temporalio/worker';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from 'pg';
-import { batchLines, type EventRange } from '../../activities/telemetry';
+import { batchLines, type EventRange } from '../../services/telemetry';
 import { EXPORT_CHECKPOINT } from '../../db/models/Telemetry';
 import { logger } from '../../lib/logger';
 import type { TelemetryEventInput } from '../../schemas/telemetry';

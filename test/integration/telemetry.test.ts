@@ -5,7 +5,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createTelemetryActivities } from '../../activities/telemetry';
 import type { Knex } from 'knex';
-import { EXPORT_CHECKPOINT, INGESTION_LOCK_KEY, TelemetryCheckpoint, TelemetryEvent, TelemetryExport } from '../../db/models/Telemetry';
+import { EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryEvent, TelemetryExport } from '../../db/models/Telemetry';
+import { INGESTION_LOCK_KEY } from '../../services/telemetry';
 import { scheduleDefinitions, syncSchedules } from '../../lib/schedules';
 import { createStorageFromConfig } from '../../providers';
 import {
