@@ -1,135 +1,50 @@
-// Activities of the release readiness process: they persist what the workflow
-// decided and compute change-freeze overlaps (cron parsing needs a library, so
-// it runs here, never in the workflow). Each write is safe to repeat.
+// Activities of the release readiness process: they record what the workflow decided
+// and compute change-freeze overlaps (cron parsing needs a library, so it runs here,
+// never in the workflow). The writes live in the releases service; each is safe to repeat.
 import { ApplicationFailure } from '@temporalio/activity';
-import { CronExpressionParser } from 'cron-parser';
 import type { Db } from '../lib/db';
-import { ReleaseRun } from '../db/models/ReleaseRun';
-import {
-  OPEN_RELEASE_STATUSES,
-  type GateState,
-  type RecordedEvaluation,
-  type ReleaseStatus,
-  type ReleaseWarning,
-} from '../schemas/releases';
+import * as releases from '../services/releases';
+import type { ChangeFreeze, ChangeWindow, ReleaseStateSnapshot } from '../services/releases';
+import type { ReleaseWarning } from '../schemas/releases';
 
-export interface ChangeFreeze {
-  /** Start of each freeze window (cron expression in `timezone`). */
-  cron: string;
-  timezone: string;
-  durationMinutes: number;
-}
+export type { ChangeFreeze, ChangeWindow, ReleaseStateSnapshot } from '../services/releases';
 
 export interface ReleaseActivityDeps {
   db: Db;
   changeFreeze: ChangeFreeze;
 }
 
-export interface ChangeWindow {
-  start: string;
-  end: string;
-}
-
-export interface ReleaseStateSnapshot {
-  publicId: string;
-  revision: number;
-  status: ReleaseStatus;
-  readinessScore: number;
-  gates: GateState[];
-  evaluations: RecordedEvaluation[];
-}
-
-/** A window of a year against a per-minute cron would list thousands; the first few say enough. */
-const MAX_FREEZE_WARNINGS = 10;
-
-/** One warning per freeze window (a cron occurrence plus its duration) that overlaps the change window. */
+/** The freeze windows overlapping the change window; a cron that cannot be parsed fails the run for good. */
 export function changeFreezeOverlaps(window: ChangeWindow, freeze: ChangeFreeze): ReleaseWarning[] {
-  const start = Date.parse(window.start);
-  const end = Date.parse(window.end);
-  const durationMs = freeze.durationMinutes * 60_000;
-  let occurrences;
   try {
-    // A freeze overlaps when it starts before the window ends and ends after the window starts.
-    occurrences = CronExpressionParser.parse(freeze.cron, { tz: freeze.timezone, currentDate: new Date(start - durationMs) });
+    return releases.changeFreezeOverlaps(window, freeze);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`RELEASE_CHANGE_FREEZE_CRON cannot be parsed: ${(err as Error).message}`, 'InvalidChangeFreeze');
+    if (err instanceof releases.InvalidChangeFreezeError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidChangeFreeze');
+    throw err;
   }
-  const warnings: ReleaseWarning[] = [];
-  while (warnings.length < MAX_FREEZE_WARNINGS) {
-    const freezeStart = occurrences.next().getTime();
-    if (freezeStart >= end) break;
-    if (freezeStart + durationMs <= start) continue;
-    const from = new Date(freezeStart).toISOString();
-    const to = new Date(freezeStart + durationMs).toISOString();
-    warnings.push({
-      code: 'CHANGE_FREEZE_OVERLAP',
-      message: `the change window overlaps the change freeze from ${from} to ${to} ("${freeze.cron}" in ${freeze.timezone})`,
-      freezeStart: from,
-      freezeEnd: to,
-    });
-  }
-  return warnings;
 }
 
 export function createReleaseActivities({ db, changeFreeze }: ReleaseActivityDeps) {
-  /**
-   * Records the freeze warnings of the run's change window. A run replayed after an
-   * infrastructure failure finds its record `failed` and opens it again: the replay
-   * re-applies the same evaluations in the same order, so their sequence numbers
-   * match the rows already written (which are kept once) and the revisions restart.
-   */
+  /** Records the freeze warnings of the run's change window (reopening a run that failed before, for its replay). */
   async function openRelease(publicId: string, window: ChangeWindow): Promise<ReleaseWarning[]> {
-    await ReleaseRun.query(db)
-      .findById(publicId)
-      .where('status', 'failed')
-      .patch({ status: 'pending', failureReason: null, closedAt: null, revision: 0, updatedAt: new Date() } as Partial<ReleaseRun>);
+    await releases.reopenFailedRelease(db, publicId);
     const warnings = changeFreezeOverlaps(window, changeFreeze);
-    const updated = await ReleaseRun.query(db)
-      .findById(publicId)
-      .patch({ warnings, updatedAt: new Date() } as Partial<ReleaseRun>);
-    if (updated === 0) throw ApplicationFailure.nonRetryable(`release run ${publicId} does not exist`, 'ReleaseNotFound');
+    if (!(await releases.recordWarnings(db, publicId, warnings))) {
+      throw ApplicationFailure.nonRetryable(`release run ${publicId} does not exist`, 'ReleaseNotFound');
+    }
     return warnings;
   }
 
-  /**
-   * Appends the evaluations (once each, by their sequence number) and writes the state
-   * they lead to, unless a newer revision was already written by a concurrent update.
-   */
   async function recordReleaseState(snapshot: ReleaseStateSnapshot): Promise<void> {
-    await db.transaction(async (trx) => {
-      if (snapshot.evaluations.length > 0) {
-        // Plain knex: with some rows already there (a retry, a replay) Objection cannot map the fewer rows returned.
-        await trx('release_gate_evaluations')
-          .insert(snapshot.evaluations.map((e) => ({ ...e, metrics: e.metrics ? JSON.stringify(e.metrics) : null, releaseRunId: snapshot.publicId })))
-          .onConflict(['release_run_id', 'seq'])
-          .ignore();
-      }
-      await ReleaseRun.query(trx)
-        .findById(snapshot.publicId)
-        .where('revision', '<', snapshot.revision)
-        .whereIn('status', OPEN_RELEASE_STATUSES)
-        .patch({
-          status: snapshot.status,
-          readinessScore: snapshot.readinessScore,
-          gates: snapshot.gates,
-          revision: snapshot.revision,
-          updatedAt: new Date(),
-        } as Partial<ReleaseRun>);
-    });
+    await releases.recordReleaseState(db, snapshot);
   }
 
   async function closeRelease(publicId: string, status: 'approved' | 'expired'): Promise<void> {
-    await ReleaseRun.query(db)
-      .findById(publicId)
-      .whereIn('status', OPEN_RELEASE_STATUSES)
-      .patch({ status, closedAt: new Date(), updatedAt: new Date() });
+    await releases.closeRelease(db, publicId, { status });
   }
 
   async function failRelease(publicId: string, reason: string): Promise<void> {
-    await ReleaseRun.query(db)
-      .findById(publicId)
-      .whereIn('status', OPEN_RELEASE_STATUSES)
-      .patch({ status: 'failed', failureReason: reason, closedAt: new Date(), updatedAt: new Date() });
+    await releases.closeRelease(db, publicId, { status: 'failed', reason });
   }
 
   return { openRelease, recordReleaseState, closeRelease, failRelease };

@@ -2,6 +2,7 @@
 import { defineUpdate } from '@temporalio/workflow';
 import type {
   GateEvaluationRequest,
+  GateState,
   ReevaluateRequest,
   ReleaseEvaluationInput,
   ReleaseEvaluationResult,
@@ -25,3 +26,20 @@ export const reevaluateUpdate = defineUpdate<ReleaseReadiness, [ReevaluateReques
 
 /** ApplicationFailure types the update validators reject with; lib/clients/updateErrors.ts gives each its status. */
 export type ReleaseUpdateRejection = 'UnknownGate' | 'ReleaseClosed' | 'InvalidEvaluation' | 'MetricsContradictStatus' | 'MetricsIncomplete';
+
+/**
+ * Blocked while a required gate fails; ready when every required gate passes or is waived.
+ * Pure, so the workflow decides with it and the API shows the same blocking gates.
+ */
+export function readinessOf(gates: readonly GateState[]): ReleaseReadiness {
+  const required = gates.filter((g) => g.required);
+  const passed = required.filter((g) => g.status === 'pass' || g.status === 'waived').length;
+  const blockingGates = required.filter((g) => g.status === 'fail').map((g) => g.key);
+  const status = blockingGates.length > 0 ? 'blocked' : passed === required.length ? 'ready' : 'pending';
+  return {
+    status,
+    readinessScore: required.length === 0 ? 100 : Math.round((100 * passed) / required.length),
+    blockingGates,
+    gates: gates.map(({ key, required, status }) => ({ key, required, status })),
+  };
+}

@@ -12,6 +12,7 @@ import type {
 import {
   evaluateGateUpdate,
   progressQuery,
+  readinessOf,
   reevaluateUpdate,
   type GateEvaluationRequest,
   type Progress,
@@ -58,20 +59,6 @@ function autoVerdict(gate: ChecklistGate, metrics: ReleaseMetrics): EvaluationSt
 
 function metricsOf(gate: ChecklistGate, metrics: ReleaseMetrics): ReleaseMetrics {
   return Object.fromEntries(gate.criteria.map((c) => [c.metric, metrics[c.metric]]));
-}
-
-/** Blocked while a required gate fails; ready when every required gate passes or is waived. */
-function readinessOf(gates: GateState[]): ReleaseReadiness {
-  const required = gates.filter((g) => g.required);
-  const passed = required.filter((g) => g.status === 'pass' || g.status === 'waived').length;
-  const blockingGates = required.filter((g) => g.status === 'fail').map((g) => g.key);
-  const status = blockingGates.length > 0 ? 'blocked' : passed === required.length ? 'ready' : 'pending';
-  return {
-    status,
-    readinessScore: required.length === 0 ? 100 : Math.round((100 * passed) / required.length),
-    blockingGates,
-    gates: gates.map(({ key, required, status }) => ({ key, required, status })),
-  };
 }
 
 export async function releaseEvaluation(input: ReleaseEvaluationInput): Promise<ReleaseEvaluationResult> {

@@ -1,10 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { RunReplay } from '../../db/models/RunReplay';
-import { eachBounded } from '../../lib/bounded';
 import { allRuns, cancelRun, describeRunOf, latestRunDetail, listRuns, resetRun, restartRun } from '../../lib/clients/runs';
-import { conflict } from '../../lib/errors';
 import { runUiUrl } from '../../lib/temporal';
-import type { Run } from '../../schemas/common';
+import { bulkReplay, cancelLatestRun, replayLatestRun, type RunControl } from '../../services/runs';
 import {
   BulkReplayBody,
   BulkReplayResponse,
@@ -15,46 +11,25 @@ import {
   RunDetail,
   RunList,
   WorkflowIdParams,
-  type ReplayMode,
-  type RunItem,
 } from '../../schemas/runs';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
 
 const RUN_ROLES = ['operator', 'support', 'admin'] as const;
-/** Replays in flight at once during a bulk replay: enough to be quick, few enough to spare the cluster. */
-const BULK_CONCURRENCY = 4;
 
 const latestRun = (deps: AppDeps, workflowId: string) => latestRunDetail(deps.temporal, deps.config, workflowId);
 
-interface ReplayRequest {
-  run: Pick<RunItem, 'workflowId' | 'runId' | 'type' | 'status'>;
-  mode: ReplayMode;
-  reason: string;
-  requestedBy: string;
-  bulkId: string | null;
-}
-
-/** Replays one closed, unsuccessful run and records who did it, why, and what replaced it. */
-async function replay(deps: AppDeps, request: ReplayRequest): Promise<Run> {
-  const { run, mode, reason } = request;
-  if (run.status === 'Running') throw conflict('RUN_NOT_CLOSED', 'the run is still running; cancel it first');
-  if (run.status === 'Completed') throw conflict('RUN_COMPLETED', 'a completed run is not replayed');
-  const newRunId =
-    mode === 'reset'
-      ? await resetRun(deps.temporal, run.workflowId, run.runId, `${reason} (by ${request.requestedBy})`)
-      : await restartRun(deps.temporal, run.workflowId, run.runId);
-  await RunReplay.query(deps.db).insert({
-    workflowId: run.workflowId,
-    workflowType: run.type,
-    oldRunId: run.runId,
-    newRunId,
-    mode,
-    reason,
-    requestedBy: request.requestedBy,
-    bulkId: request.bulkId,
-  });
-  return describeRunOf(deps.temporal, deps.config, run.workflowId, newRunId);
+/** Runs through the typed runs client. */
+function runControl(deps: AppDeps): RunControl {
+  const { temporal, config } = deps;
+  return {
+    matching: (filter) => allRuns(temporal, config, filter),
+    describe: (workflowId, runId) => describeRunOf(temporal, config, workflowId, runId),
+    latest: (workflowId) => latestRun(deps, workflowId),
+    reset: (workflowId, runId, reason) => resetRun(temporal, workflowId, runId, reason),
+    restart: (workflowId, runId) => restartRun(temporal, workflowId, runId),
+    cancel: (workflowId, runId) => cancelRun(temporal, workflowId, runId),
+  };
 }
 
 export const runRoutes = [
@@ -82,25 +57,10 @@ export const runRoutes = [
     rateGroup: 'runs',
     body: BulkReplayBody,
     responses: { 202: { description: 'what matched and how each replay went', schema: BulkReplayResponse } },
-    handler: async ({ body, principal, deps }) => {
-      const matched = await allRuns(deps.temporal, deps.config, { type: body.type, status: body.status, since: body.since });
-      // Visibility keeps a replayed run's old, failed record: replay only runs that are still their workflow's latest.
-      const latest = await eachBounded(matched, BULK_CONCURRENCY, (run) => describeRunOf(deps.temporal, deps.config, run.workflowId));
-      const pending = latest.filter((o) => o.value?.runId === o.item.runId).map((o) => o.item);
-      if (body.dryRun) return { status: 202, body: { matched: pending.length, replayed: [], failed: [] } };
-      const bulkId = randomUUID();
-      const outcomes = await eachBounded(pending, BULK_CONCURRENCY, (run) =>
-        replay(deps, { run, mode: body.mode, reason: body.reason, requestedBy: principal.sub, bulkId }),
-      );
-      return {
-        status: 202,
-        body: {
-          matched: pending.length,
-          replayed: outcomes.flatMap((o) => (o.value ? [o.value] : [])),
-          failed: outcomes.flatMap((o) => (o.error ? [{ workflowId: o.item.workflowId, runId: o.item.runId, error: o.error.message }] : [])),
-        },
-      };
-    },
+    handler: async ({ body, principal, deps }) => ({
+      status: 202,
+      body: await bulkReplay(deps.db, runControl(deps), { ...body, requestedBy: principal.sub }),
+    }),
   }),
 
   defineRoute({
@@ -130,9 +90,8 @@ export const runRoutes = [
       409: { description: 'RUN_COMPLETED or RUN_NOT_CLOSED' },
     },
     handler: async ({ params, body, principal, deps }) => {
-      const run = await latestRun(deps, params.workflowId);
-      const replayed = await replay(deps, { run, mode: body.mode, reason: body.reason, requestedBy: principal.sub, bulkId: null });
-      return { status: 202, body: { run: replayed } };
+      const request = { mode: body.mode, reason: body.reason, requestedBy: principal.sub };
+      return { status: 202, body: { run: await replayLatestRun(deps.db, runControl(deps), params.workflowId, request) } };
     },
   }),
 
@@ -151,12 +110,9 @@ export const runRoutes = [
       409: { description: 'RUN_NOT_RUNNING' },
     },
     handler: async ({ params, deps, principal, body }) => {
-      const run = await latestRun(deps, params.workflowId);
-      if (run.status !== 'Running') throw conflict('RUN_NOT_RUNNING', `the run is ${run.status}`);
-      await cancelRun(deps.temporal, run.workflowId, run.runId);
+      const run = await cancelLatestRun(runControl(deps), params.workflowId);
       deps.logger.info('run cancel requested', { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
-      const { workflowId, runId, type, status } = run;
-      return { status: 202, body: { run: { workflowId, runId, type, status, uiUrl: runUiUrl(deps.config, workflowId, runId) } } };
+      return { status: 202, body: { run: { ...run, uiUrl: runUiUrl(deps.config, run.workflowId, run.runId) } } };
     },
   }),
 ];

@@ -1,9 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { Db } from '../../lib/db';
 import { BaseModel } from './BaseModel';
 import type {
-  ChecklistGate,
-  CreateReleaseBody,
   EvaluationStatus,
   GateEvaluation,
   GateState,
@@ -13,7 +9,7 @@ import type {
   ReleaseView,
   ReleaseWarning,
 } from '../../schemas/releases';
-import { releaseEvaluationWorkflowId } from '../../workflows/releaseEvaluation.contract';
+import { readinessOf } from '../../workflows/releaseEvaluation.contract';
 
 export class ReleaseGateEvaluation extends BaseModel {
   static tableName = 'release_gate_evaluations';
@@ -69,30 +65,6 @@ export class ReleaseRun extends BaseModel {
   updatedAt!: Date;
   closedAt!: Date | null;
 
-  /**
-   * Creates the run of a version in an environment (the business key), or finds the
-   * one that exists: a repeated request never creates a second run.
-   */
-  static async createOrFind(db: Db, body: CreateReleaseBody, checklist: ChecklistGate[], createdBy: string): Promise<ReleaseRun> {
-    const publicId = randomUUID();
-    await db('release_runs')
-      .insert({
-        publicId,
-        version: body.version,
-        environment: body.environment,
-        changeWindowStart: new Date(body.changeWindowStart),
-        changeWindowEnd: new Date(body.changeWindowEnd),
-        owners: JSON.stringify(body.owners ?? []),
-        gates: JSON.stringify(checklist.map((gate) => ({ ...gate, status: 'pending' }))),
-        initialMetrics: body.metrics ? JSON.stringify(body.metrics) : null,
-        workflowId: releaseEvaluationWorkflowId(publicId),
-        createdBy,
-      })
-      .onConflict(['environment', 'version'])
-      .ignore();
-    return ReleaseRun.query(db).findOne({ environment: body.environment, version: body.version }).throwIfNotFound();
-  }
-
   /** The workflow input, rebuilt from the record alone (so a lost start can be repeated). */
   workflowInput(): ReleaseEvaluationInput {
     return {
@@ -116,7 +88,7 @@ export class ReleaseRun extends BaseModel {
       changeWindowStart: this.changeWindowStart.toISOString(),
       changeWindowEnd: this.changeWindowEnd.toISOString(),
       owners: this.owners,
-      blockingGates: this.gates.filter((g) => g.required && g.status === 'fail').map((g) => g.key),
+      blockingGates: readinessOf(this.gates).blockingGates,
       gates: this.gates.map((gate) => ({
         ...gate,
         evaluations: evaluations.filter((e) => e.gateKey === gate.key).map((e) => e.toView()),
@@ -130,13 +102,4 @@ export class ReleaseRun extends BaseModel {
       closedAt: this.closedAt ? this.closedAt.toISOString() : null,
     };
   }
-}
-
-/** Release views of `runs` with every gate's evaluations, oldest first, in one query. */
-export async function releaseViews(db: Db, runs: ReleaseRun[]): Promise<ReleaseView[]> {
-  if (runs.length === 0) return [];
-  const evaluations = await ReleaseGateEvaluation.query(db)
-    .whereIn('releaseRunId', runs.map((r) => r.publicId))
-    .orderBy('seq', 'asc');
-  return runs.map((run) => run.toView(evaluations.filter((e) => e.releaseRunId === run.publicId)));
 }

@@ -4,7 +4,7 @@
 // process) in the same run. The ratio is what BENCHMARKS.md records.
 import { parseArgs } from 'node:util';
 import { createReleaseActivities } from '../../activities/releases';
-import { ReleaseRun } from '../../db/models/ReleaseRun';
+import { createOrFindRelease } from '../../services/releases';
 import { logger } from '../../lib/logger';
 import { releaseChecklist } from '../../lib/releaseChecklist';
 import type { EvaluationStatus } from '../../schemas/releases';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   );
 
   // The baseline writes into a run of its own, with the same activity code and no Temporal in between.
-  const bare = await ReleaseRun.createOrFind(db, releaseBody(), releaseChecklist(config), 'bench');
+  const bare = await createOrFindRelease(db, releaseBody(), releaseChecklist(config), 'bench');
   const { recordReleaseState } = createReleaseActivities({ db, changeFreeze: { cron: '0 0 1 1 *', timezone: 'UTC', durationMinutes: 1 } });
   const direct = await perSecond(EVALUATIONS, (i) =>
     recordReleaseState({

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { ReleaseRun } from '../../db/models/ReleaseRun';
+import { createOrFindRelease } from '../../services/releases';
 import { releaseChecklist } from '../../lib/releaseChecklist';
 import type { GateEvaluationRequest, ReleaseMetrics } from '../../schemas/releases';
 import { taskQueueWorkers } from '../../workers/taskQueues';
@@ -41,7 +42,7 @@ describe('releaseEvaluation closes at its change window start (time-skipping ser
   /** A run recorded in Postgres as the API records it, its window two days away, started on the test server. */
   async function startRun(metrics: ReleaseMetrics) {
     const { config, db } = shared();
-    const run = await ReleaseRun.createOrFind(db, releaseBody(2 * DAY_MS, { metrics }), releaseChecklist(config), 'window-test');
+    const run = await createOrFindRelease(db, releaseBody(2 * DAY_MS, { metrics }), releaseChecklist(config), 'window-test');
     const handle = await env.client.workflow.start(RELEASE_EVALUATION_WORKFLOW, {
       workflowId: run.workflowId,
       taskQueue: RELEASES_TASK_QUEUE,
