@@ -184,7 +184,7 @@ export const paymentRoutes = [
       422: { description: 'COUPON_EXCEEDS_MAX, COUPON_TERMS_INVALID' },
     },
     handler: async ({ body, deps }) => {
-      const coupon = await createCoupon(deps.db, body, deps.config.PAYMENTS_MAX_COUPON_PERCENTAGE);
+      const coupon = await createCoupon(deps.db, paymentSettingsOf(deps.config), body);
       return { status: 201, body: { coupon: coupon.toView() } };
     },
   }),
@@ -213,7 +213,7 @@ export const paymentRoutes = [
     rateGroup: 'payments',
     query: ReportQuery,
     responses: { 200: { description: 'the summary', schema: ReportResponse } },
-    handler: async ({ query, deps }) => ({ status: 200, body: await summaryReport(deps.db, deps.config.PAYMENTS_REPORTING_TIMEZONE, query.from, query.to) }),
+    handler: async ({ query, deps }) => ({ status: 200, body: await summaryReport(deps.db, paymentSettingsOf(deps.config), query.from, query.to) }),
   }),
 
   defineRoute({

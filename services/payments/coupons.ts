@@ -3,6 +3,7 @@ import { Coupon } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
 import type { CreateCouponBody } from '../../schemas/payments';
+import type { PaymentSettings } from './settings';
 
 /** A coupon gives either a percentage, or a fixed amount in one currency, never above the configured cap. */
 function checkTerms(terms: CreateCouponBody, maxPercentage: number): void {
@@ -15,8 +16,8 @@ function checkTerms(terms: CreateCouponBody, maxPercentage: number): void {
   }
 }
 
-export async function createCoupon(db: Db, terms: CreateCouponBody, maxPercentage: number): Promise<Coupon> {
-  checkTerms(terms, maxPercentage);
+export async function createCoupon(db: Db, settings: PaymentSettings, terms: CreateCouponBody): Promise<Coupon> {
+  checkTerms(terms, settings.maxCouponPercentage);
   const rows = await db('coupons')
     .insert({
       code: terms.code,

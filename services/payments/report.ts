@@ -1,5 +1,6 @@
 // The summary report: what was charged, discounted, taxed and refunded per currency.
 import type { Db } from '../../lib/db';
+import type { PaymentSettings } from './settings';
 
 interface CurrencySummary {
   gross: number;
@@ -20,7 +21,9 @@ function windowOf(column: string, from: string, to: string, zone: string) {
   };
 }
 
-export async function summaryReport(db: Db, zone: string, from: string, to: string) {
+/** Per currency, what was captured and refunded between `from` and `to` in the reporting time zone. */
+export async function summaryReport(db: Db, settings: PaymentSettings, from: string, to: string) {
+  const zone = settings.reportingTimezone;
   const captured = windowOf('p.captured_at', from, to, zone);
   const refundedBounds = windowOf('r.succeeded_at', from, to, zone);
   const payments = (await db.raw(
