@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { AppError } from '../../lib/errors';
-import { priceOf, taxRateOf } from '../../lib/pricing';
+import { priceOf, taxRateOf } from '../../services/payments/pricing';
 
 const base = { currency: 'usd', taxRate: 0, taxInclusive: false, coupon: null, maxCouponPercentage: 50 };
 

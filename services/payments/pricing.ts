@@ -1,4 +1,4 @@
-import { unprocessable } from './errors';
+import { unprocessable } from '../../lib/errors';
 
 export interface CouponTerms {
   percentOff: number | null;

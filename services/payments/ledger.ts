@@ -1,0 +1,42 @@
+// Double-entry postings of money movements. Each movement has an entry key and
+// writes each account once, so a retried step never posts twice.
+import type { Knex } from 'knex';
+import { LedgerEntry, type Payment, type Refund } from '../../db/models/Payment';
+
+interface PostingLine {
+  account: string;
+  direction: 'debit' | 'credit';
+  amountCents: number;
+}
+
+async function post(
+  trx: Knex.Transaction,
+  entryKey: string,
+  base: { paymentId: string; refundId?: string; currency: string },
+  lines: PostingLine[],
+): Promise<void> {
+  const rows = lines
+    .filter((l) => l.amountCents > 0)
+    .map((l) => ({ ...base, refundId: base.refundId ?? null, entryKey, ...l }));
+  await LedgerEntry.query(trx).insert(rows).onConflict(['entry_key', 'account']).ignore();
+}
+
+/** The charged total into the Stripe balance, split into revenue and the tax owed. */
+export function postCapture(trx: Knex.Transaction, payment: Payment): Promise<void> {
+  const total = Number(payment.totalCents);
+  const tax = Number(payment.taxCents);
+  return post(trx, `capture:${payment.id}`, { paymentId: payment.id, currency: payment.currency }, [
+    { account: 'stripe_balance', direction: 'debit', amountCents: total },
+    { account: 'revenue', direction: 'credit', amountCents: total - tax },
+    { account: 'tax_payable', direction: 'credit', amountCents: tax },
+  ]);
+}
+
+/** The refunded amount out of the Stripe balance. */
+export function postRefund(trx: Knex.Transaction, payment: Payment, refund: Refund): Promise<void> {
+  const amount = Number(refund.amountCents);
+  return post(trx, `refund:${refund.id}`, { paymentId: payment.id, refundId: refund.id, currency: payment.currency }, [
+    { account: 'refunds', direction: 'debit', amountCents: amount },
+    { account: 'stripe_balance', direction: 'credit', amountCents: amount },
+  ]);
+}

@@ -1,0 +1,103 @@
+// A refund's record: its amount reserved against the captured remainder when it
+// is requested, then settled (or released) by the refund workflow's activities.
+import { randomUUID } from 'node:crypto';
+import { Payment, Refund } from '../../db/models/Payment';
+import type { Db } from '../../lib/db';
+import { conflict, notFound, unprocessable } from '../../lib/errors';
+import { postRefund } from './ledger';
+
+export interface RefundRequest {
+  paymentId: string;
+  idempotencyKey: string;
+  amountCents: number | undefined;
+  reason: string | null;
+  requestedBy: string;
+}
+
+export async function findRefund(db: Db, id: string): Promise<Refund | undefined> {
+  return await Refund.query(db).findById(id);
+}
+
+/**
+ * Reserves the refund amount in the transaction that checks the refundable
+ * remainder, so concurrent refunds never together exceed the captured amount.
+ */
+export async function reserveRefund(db: Db, request: RefundRequest): Promise<Refund> {
+  const { paymentId, idempotencyKey, amountCents, reason } = request;
+  return db.transaction(async (trx) => {
+    const payment = await Payment.query(trx).findById(paymentId).forUpdate();
+    if (!payment) throw notFound('payment');
+    const existing = await Refund.query(trx).findOne({ paymentId, idempotencyKey });
+    if (existing) {
+      const same = (amountCents === undefined || amountCents === Number(existing.amountCents)) && reason === existing.reason;
+      if (!same) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different refund');
+      return existing;
+    }
+    if (payment.status !== 'succeeded' && payment.status !== 'partially_refunded') {
+      throw conflict('PAYMENT_NOT_REFUNDABLE', `the payment is ${payment.status}`);
+    }
+    const reservedRow = await Refund.query(trx).where({ paymentId, reserved: true }).sum('amountCents as reserved').first();
+    const reserved = Number((reservedRow as unknown as { reserved: string | null }).reserved ?? 0);
+    const remainder = Number(payment.totalCents) - Number(payment.amountRefundedCents) - reserved;
+    const requested = amountCents ?? remainder;
+    if (requested <= 0 || requested > remainder) {
+      throw unprocessable('REFUND_EXCEEDS_CAPTURED', `at most ${remainder} ${payment.currency} cents can still be refunded`, [
+        { path: 'body/amountCents', message: `exceeds the refundable remainder of ${remainder}` },
+      ]);
+    }
+    return Refund.query(trx).insertAndFetch({
+      id: randomUUID(),
+      paymentId,
+      idempotencyKey,
+      amountCents: requested,
+      reason,
+      status: 'pending',
+      reserved: true,
+      requestedBy: request.requestedBy,
+    });
+  });
+}
+
+/** Records Stripe's refund unless an earlier attempt already did. */
+export async function attachStripeRefund(db: Db, refundId: string, stripeRefundId: string): Promise<void> {
+  await Refund.query(db).findById(refundId).whereNull('stripeRefundId').patch({ stripeRefundId, updatedAt: new Date() });
+}
+
+/** A refund that failed on infrastructure still holds its reservation; a replay resumes it. */
+export async function reopenFailedRefund(db: Db, refundId: string): Promise<void> {
+  await Refund.query(db)
+    .findById(refundId)
+    .where({ status: 'failed', reserved: true })
+    .patch({ status: 'pending', failureReason: null, updatedAt: new Date() });
+}
+
+/** Turns the reservation into a refunded amount, with its ledger postings, once. */
+export async function recordRefund(db: Db, refundId: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    const refund = await Refund.query(trx).findById(refundId).forUpdate();
+    if (!refund || refund.status !== 'pending') return;
+    const payment = await Payment.query(trx).findById(refund.paymentId).forUpdate();
+    if (!payment) return;
+    const refunded = Number(payment.amountRefundedCents) + Number(refund.amountCents);
+    await postRefund(trx, payment, refund);
+    await Refund.query(trx).findById(refundId).patch({ status: 'succeeded', reserved: false, succeededAt: new Date(), updatedAt: new Date() });
+    await Payment.query(trx)
+      .findById(payment.id)
+      .patch({
+        amountRefundedCents: refunded,
+        status: refunded >= Number(payment.totalCents) ? 'refunded' : 'partially_refunded',
+        updatedAt: new Date(),
+      });
+  });
+}
+
+/**
+ * Stripe refused: the reservation is released. After an infrastructure
+ * failure it is kept, since Stripe may have refunded; a replay settles it.
+ */
+export async function failRefund(db: Db, refundId: string, reason: string, releaseReservation: boolean): Promise<void> {
+  await Refund.query(db)
+    .findById(refundId)
+    .where('status', 'pending')
+    .patch({ status: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
+}
