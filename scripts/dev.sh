@@ -200,6 +200,9 @@ cmd_test() {
   test_url=$(test_database_url)
   ensure_test_database "$test_url"
   export DATABASE_URL=$test_url TEMPORAL_NAMESPACE=edulure-test NODE_ENV=test
+  # The fault suite restarts the parts it crashes through the stack runner: recorded here, they are
+  # stopped at the end like the parts this command started (test/support/stackParts.ts).
+  export STACK_RECORD_FILE=$STARTED
   # Schedules are registered paused in tests (npm run schedules:sync below): tests trigger what they
   # need, and no cron run lands in the middle of another test.
   export TELEMETRY_EXPORT_ENABLED=false BILLING_RECONCILIATION_ENABLED=false DATA_RETENTION_ENABLED=false
