@@ -15,7 +15,7 @@ import { createTimeSkippingEnv } from './timeSkipping';
 import { waitFor } from './wait';
 
 /** One test server (search attributes registered) for the enclosing `describe`. */
-export function useWorkflowEnv(): () => TestWorkflowEnvironment {
+function useWorkflowEnv(): () => TestWorkflowEnvironment {
   let env: TestWorkflowEnvironment | undefined;
   before(async function () {
     this.timeout(60_000);
@@ -73,12 +73,14 @@ export interface WorkflowType<W extends Workflow> {
 }
 
 /**
- * For one workflow type: a function that starts a run (Domain and BusinessKey set, as the API does)
- * on a fresh task queue whose worker serves `mocks`, runs `body` with its handle while the worker
- * runs, and answers what `body` answers (by default the run's result).
+ * For one workflow type, in the enclosing `describe`: its test server (`env`) and `run`, which
+ * starts a run (Domain and BusinessKey set, as the API does) on a fresh task queue whose worker
+ * serves `mocks`, runs `body` with its handle while the worker runs, and answers what `body`
+ * answers (by default the run's result).
  */
-export function workflowRunner<W extends Workflow>(env: () => TestWorkflowEnvironment, workflow: WorkflowType<W>) {
-  return async <R = WorkflowResultType<W>>(
+export function useWorkflowRunner<W extends Workflow>(workflow: WorkflowType<W>) {
+  const env = useWorkflowEnv();
+  const run = async <R = WorkflowResultType<W>>(
     args: Parameters<W>,
     mocks: { activities: object },
     body: (handle: WorkflowHandle<W>) => Promise<R> = (handle) => handle.result() as Promise<R>,
@@ -99,6 +101,7 @@ export function workflowRunner<W extends Workflow>(env: () => TestWorkflowEnviro
       return body(handle);
     });
   };
+  return { env, run };
 }
 
 /** An activity that always fails as an unreachable provider does: retried until its attempts run out. */

@@ -13,7 +13,7 @@ import {
   progressQuery,
   type AssetConversionInput,
 } from '../../../workflows/assetConversion.contract';
-import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowEnv, workflowRunner } from '../../support/workflowEnv';
+import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
 
 const OUTPUT: ConversionOutput = {
   metadata: { pageCount: 3 },
@@ -38,9 +38,7 @@ function assetMocks(overrides: Partial<AssetActivities> = {}) {
 }
 
 describe('assetConversion workflow (mocked activities)', function () {
-  this.timeout(60_000);
-  const env = useWorkflowEnv();
-  const run = workflowRunner<typeof assetConversion>(env, {
+  const { run } = useWorkflowRunner<typeof assetConversion>({
     type: ASSET_CONVERSION_WORKFLOW,
     domain: ASSETS_DOMAIN,
     workflowId: (input) => assetConversionWorkflowId(input.assetId),

@@ -17,7 +17,7 @@ import {
   UPDATE_REJECTED,
   type PaymentCaptureInput,
 } from '../../../workflows/paymentCapture.contract';
-import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowEnv, workflowRunner } from '../../support/workflowEnv';
+import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
 
 const TTL_HOURS = 72;
 type Payment = WorkflowHandle<typeof paymentCapture>;
@@ -39,9 +39,7 @@ function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
 const webhook = (type: string, declineCode: string | null = null) => ({ eventId: `evt_${randomUUID()}`, type, declineCode, message: null });
 
 describe('paymentCapture workflow (mocked activities)', function () {
-  this.timeout(60_000);
-  const env = useWorkflowEnv();
-  const run = workflowRunner<typeof paymentCapture>(env, {
+  const { env, run } = useWorkflowRunner<typeof paymentCapture>({
     type: PAYMENT_CAPTURE_WORKFLOW,
     domain: PAYMENTS_DOMAIN,
     workflowId: (input) => paymentWorkflowId(input.paymentId),
