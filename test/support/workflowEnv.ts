@@ -98,10 +98,23 @@ export function useWorkflowRunner<W extends Workflow>(workflow: WorkflowType<W>)
       // The SDK's options type resolves `args` only for a concrete workflow, not for a generic W.
       const options = { taskQueue, workflowId, args, typedSearchAttributes: runSearchAttributes(workflow.domain, workflowId) };
       const handle = await env().client.workflow.start<W>(workflow.type, options as unknown as WorkflowStartOptions<W>);
-      return body(handle);
+      try {
+        return await body(handle);
+      } finally {
+        await terminateIfOpen(handle);
+      }
     });
   };
   return { env, run };
+}
+
+/**
+ * A run a failed test left open would keep a timer on the shared test server and, with no worker
+ * left for its task queue, stop time skipping for the tests after it.
+ */
+async function terminateIfOpen(handle: WorkflowHandle): Promise<void> {
+  const { status } = await handle.describe();
+  if (status.name === 'RUNNING') await handle.terminate('the test is over');
 }
 
 /** An activity that always fails as an unreachable provider does: retried until its attempts run out. */
