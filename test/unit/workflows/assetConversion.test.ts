@@ -13,7 +13,7 @@ import {
   progressQuery,
   type AssetConversionInput,
 } from '../../../workflows/assetConversion.contract';
-import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
+import { ActivityMocks, rejectionOf, unreachable, useWorkflowRunner } from '../../support/workflowEnv';
 
 const OUTPUT: ConversionOutput = {
   metadata: { pageCount: 3 },
@@ -122,17 +122,20 @@ describe('assetConversion workflow (mocked activities)', function () {
 
   it('a cancel request records the asset failed (canceled) and ends the run canceled', async () => {
     const input = upload();
+    let verifyStarted = () => {};
     let finishVerify = () => {};
-    const verifying = new Promise<void>((resolve) => (finishVerify = resolve));
+    const verifying = new Promise<void>((resolve) => (verifyStarted = resolve));
+    const verified = new Promise<void>((resolve) => (finishVerify = resolve));
     const mocks = assetMocks({
       verifyUpload: async () => {
-        await verifying;
+        verifyStarted();
+        await verified;
         return { kind: 'pdf' };
       },
     });
     const err = await run([input], mocks, async (handle) => {
       try {
-        await untilStage(handle, 'verifying');
+        await verifying; // cancel while an activity runs, not while one is merely scheduled
         await handle.cancel();
         return await rejectionOf(handle.result());
       } finally {

@@ -1,7 +1,7 @@
 // releaseEvaluation's branches with mocked bookkeeping (SPEC §4.4, §6): the change window is a
 // durable timer days away, which the test server skips while a test waits on the result.
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'chai';
 import type { ReleaseActivities, ReleaseStateSnapshot } from '../../../activities/releases';
@@ -201,10 +201,13 @@ describe('releaseEvaluation workflow (mocked activities)', () => {
       },
     });
     const [updateError, runError] = await runOpened(input, mocks, async (handle) => {
-      const update = rejectionOf(evaluate(handle, { gateKey: 'change', status: 'pass' }));
+      const update = await handle.startUpdate(evaluateGateUpdate, {
+        args: [{ actor: 'reviewer-1', gateKey: 'change', status: 'pass' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
       // Waiting on the result (not on the update) lets the server skip the retries' backoff.
       const result = await rejectionOf(handle.result());
-      return [await update, result];
+      return [await rejectionOf(update.result()), result];
     });
     expect(updateError).to.be.instanceOf(WorkflowUpdateFailedError);
     expect(runError).to.be.instanceOf(WorkflowFailedError);
