@@ -35,10 +35,20 @@ async function main(): Promise<void> {
   });
   const stop = (signal: string) => {
     logger.info('api stopping', { signal });
-    server.close(async () => {
+    // Once the last request is answered: release the Temporal connection and the pool, then exit
+    // (1 when releasing fails, as the unhandled rejection did before).
+    const release = async () => {
       await deps.temporal.connection.close();
       await deps.db.destroy();
-      process.exit(0);
+    };
+    server.close(() => {
+      release().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('api stop failed', { err });
+          process.exit(1);
+        },
+      );
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(1), 10000).unref();

@@ -1,0 +1,245 @@
+// paymentCapture's branches with mocked Stripe and bookkeeping activities (SPEC §4.2, §6).
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { expect } from 'chai';
+import type { PaymentActivities } from '../../../activities/payments';
+import type { paymentCapture } from '../../../workflows/paymentCapture';
+import {
+  cancelUpdate,
+  captureUpdate,
+  CARD_DECLINED_FAILURE,
+  PAYMENT_CAPTURE_WORKFLOW,
+  PAYMENTS_DOMAIN,
+  paymentWorkflowId,
+  progressQuery,
+  stripeEventSignal,
+  UPDATE_REJECTED,
+  type PaymentCaptureInput,
+} from '../../../workflows/paymentCapture.contract';
+import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
+
+const TTL_HOURS = 72;
+type Payment = WorkflowHandle<typeof paymentCapture>;
+
+/** Stripe and the ledger answering as they do for a payment that goes through. */
+function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
+  return new ActivityMocks<PaymentActivities>({
+    reopenFailedPayment: async () => undefined,
+    createPaymentIntent: async () => 'pi_unit',
+    capturePaymentIntent: async () => 'succeeded',
+    cancelPaymentIntent: async () => undefined,
+    recordCapture: async () => undefined,
+    recordPaymentStatus: async () => undefined,
+    ...overrides,
+  });
+}
+
+/** A verified Stripe webhook as the API signals it. */
+const webhook = (type: string, declineCode: string | null = null) => ({ eventId: `evt_${randomUUID()}`, type, declineCode, message: null });
+
+describe('paymentCapture workflow (mocked activities)', function () {
+  const { env, run } = useWorkflowRunner<typeof paymentCapture>({
+    type: PAYMENT_CAPTURE_WORKFLOW,
+    domain: PAYMENTS_DOMAIN,
+    workflowId: (input) => paymentWorkflowId(input.paymentId),
+  });
+  const payment = (captureMethod: PaymentCaptureInput['captureMethod']): PaymentCaptureInput => ({
+    paymentId: randomUUID(),
+    captureMethod,
+    authorizationTtlHours: TTL_HOURS,
+  });
+
+  describe('automatic capture', () => {
+    it('payment_intent.succeeded records the capture → succeeded', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const result = await run([input], mocks, async (handle) => {
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+      expect(mocks.names()).to.deep.equal(['reopenFailedPayment', 'createPaymentIntent', 'recordCapture']);
+      expect(mocks.argsOf('recordCapture')).to.deep.equal([[input.paymentId]]);
+    });
+
+    it('ignores webhook types that tell no payment outcome', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const result = await run([input], mocks, async (handle) => {
+        await handle.signal(stripeEventSignal, webhook('charge.updated'));
+        expect(await handle.query(progressQuery)).to.include({ stage: 'pending' });
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+    });
+
+    it('a decline by webhook cancels the intent and records the decline code → failed', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const result = await run([input], mocks, async (handle) => {
+        await handle.signal(stripeEventSignal, webhook('payment_intent.payment_failed', 'insufficient_funds'));
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'failed', failureCode: 'insufficient_funds' });
+      expect(mocks.argsOf('cancelPaymentIntent')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([[input.paymentId, 'failed', { code: 'insufficient_funds', reason: null }]]);
+    });
+
+    it('a card declined when the intent is created → failed with the code, without retries', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks({
+        createPaymentIntent: async () => {
+          throw ApplicationFailure.create({ type: CARD_DECLINED_FAILURE, message: 'Your card was declined.', nonRetryable: true, details: ['card_declined'] });
+        },
+      });
+      const result = await run([input], mocks);
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'failed', failureCode: 'card_declined' });
+      expect(mocks.argsOf('createPaymentIntent')).to.have.length(1);
+      expect(mocks.argsOf('cancelPaymentIntent')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([
+        [input.paymentId, 'failed', { code: 'card_declined', reason: 'Your card was declined.' }],
+      ]);
+    });
+
+    it('no webhook within the authorization TTL: the intent is canceled → canceled', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const startedAt = await env().currentTimeMs();
+      const result = await run([input], mocks);
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'canceled' });
+      expect((await env().currentTimeMs()) - startedAt).to.be.at.least(TTL_HOURS * 3600 * 1000);
+      expect(mocks.argsOf('cancelPaymentIntent')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([
+        [input.paymentId, 'canceled', { code: null, reason: 'authorization window expired' }],
+      ]);
+    });
+
+    it('a cancel update while pending cancels the intent with the given reason → canceled', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const result = await run([input], mocks, async (handle) => {
+        expect(await handle.executeUpdate(cancelUpdate, { args: [{ requestedBy: 'admin-1', reason: 'duplicate order' }] })).to.equal('pending');
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'canceled' });
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([
+        [input.paymentId, 'canceled', { code: null, reason: 'duplicate order' }],
+      ]);
+    });
+
+    it('Stripe unreachable: the failure is recorded as a processing error and the run fails', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks({ createPaymentIntent: unreachable('connect ECONNREFUSED') });
+      const err = await rejectionOf(run([input], mocks));
+      expect(err).to.be.instanceOf(WorkflowFailedError);
+      expect(mocks.argsOf('createPaymentIntent')).to.have.length(5);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([
+        [input.paymentId, 'failed', { code: 'processing_error', reason: 'payment failed after retries: connect ECONNREFUSED' }],
+      ]);
+    });
+  });
+
+  describe('manual capture', () => {
+    /** Runs a manual payment up to its authorization, then `then`. */
+    const authorized = <R>(input: PaymentCaptureInput, mocks: ActivityMocks<PaymentActivities>, then: (handle: Payment) => Promise<R>) =>
+      run([input], mocks, async (handle) => {
+        await handle.signal(stripeEventSignal, webhook('payment_intent.amount_capturable_updated'));
+        await untilStage(handle, 'requires_capture');
+        return then(handle);
+      });
+
+    it('a capture update captures the authorization → succeeded', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks();
+      const result = await authorized(input, mocks, async (handle) => {
+        expect(await handle.executeUpdate(captureUpdate, { args: [{ requestedBy: 'admin-1' }] })).to.equal('requires_capture');
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+      expect(mocks.names()).to.deep.equal([
+        'reopenFailedPayment',
+        'createPaymentIntent',
+        'recordPaymentStatus',
+        'capturePaymentIntent',
+        'recordCapture',
+      ]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([[input.paymentId, 'requires_capture']]);
+    });
+
+    it('a capture Stripe confirms later by webhook settles on that webhook', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks({ capturePaymentIntent: async () => 'processing' });
+      const result = await authorized(input, mocks, async (handle) => {
+        await handle.executeUpdate(captureUpdate, { args: [{ requestedBy: 'admin-1' }] });
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+      expect(mocks.argsOf('recordCapture')).to.deep.equal([[input.paymentId]]);
+    });
+
+    it('refuses a second capture, and a cancel after a capture', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks({ capturePaymentIntent: async () => 'processing' });
+      const refusals = await authorized(input, mocks, async (handle) => {
+        await handle.executeUpdate(captureUpdate, { args: [{ requestedBy: 'admin-1' }] });
+        const again = await rejectionOf(handle.executeUpdate(captureUpdate, { args: [{ requestedBy: 'admin-2' }] }));
+        const cancel = await rejectionOf(handle.executeUpdate(cancelUpdate, { args: [{ requestedBy: 'admin-2', reason: null }] }));
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        await handle.result();
+        return [again, cancel];
+      });
+      for (const err of refusals) {
+        expect(err).to.be.instanceOf(WorkflowUpdateFailedError);
+        expect((err as WorkflowUpdateFailedError).cause?.message).to.match(new RegExp(`^${UPDATE_REJECTED}: the payment is requires_capture`));
+      }
+      expect(mocks.argsOf('capturePaymentIntent')).to.have.length(1);
+    });
+
+    it('an uncaptured authorization is released when the TTL passes → canceled', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks();
+      const result = await authorized(input, mocks, (handle) => handle.result());
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'canceled' });
+      expect(mocks.names()).to.not.include('capturePaymentIntent');
+      expect(mocks.argsOf('cancelPaymentIntent')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus').at(-1)).to.deep.equal([
+        input.paymentId,
+        'canceled',
+        { code: null, reason: 'authorization expired uncaptured' },
+      ]);
+    });
+
+    it('a cancel update releases the authorization → canceled, with the canceller named', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks();
+      const result = await authorized(input, mocks, async (handle) => {
+        await handle.executeUpdate(cancelUpdate, { args: [{ requestedBy: 'admin-1', reason: null }] });
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'canceled' });
+      expect(mocks.argsOf('recordPaymentStatus').at(-1)).to.deep.equal([
+        input.paymentId,
+        'canceled',
+        { code: null, reason: 'canceled by admin-1' },
+      ]);
+    });
+
+    it('refuses a capture before the authorization, and answers progress pending', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks();
+      const [err, progress] = await run([input], mocks, async (handle) => {
+        const refused = await rejectionOf(handle.executeUpdate(captureUpdate, { args: [{ requestedBy: 'admin-1' }] }));
+        const stage = await handle.query(progressQuery);
+        await handle.terminate('test done');
+        return [refused, stage] as const;
+      });
+      expect(err).to.be.instanceOf(WorkflowUpdateFailedError);
+      expect((err as WorkflowUpdateFailedError).cause?.message).to.equal(`${UPDATE_REJECTED}: the payment is pending`);
+      expect(progress).to.deep.equal({ stage: 'pending', percent: 20, detail: null });
+      expect(mocks.names()).to.not.include('capturePaymentIntent');
+    });
+  });
+});
