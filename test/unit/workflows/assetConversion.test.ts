@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { expect } from 'chai';
-import type { AssetActivities, ConversionOutput } from '../../../activities/assets';
+import type { AssetActivities } from '../../../activities/assets';
+import type { ConversionOutput } from '../../../services/assets';
 import type { assetConversion } from '../../../workflows/assetConversion';
 import {
   ASSET_CONVERSION_WORKFLOW,

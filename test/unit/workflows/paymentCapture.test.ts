@@ -14,12 +14,21 @@ import {
   paymentWorkflowId,
   progressQuery,
   stripeEventSignal,
-  UPDATE_REJECTED,
+  PAYMENT_NOT_CANCELABLE,
+  PAYMENT_NOT_CAPTURABLE,
   type PaymentCaptureInput,
 } from '../../../workflows/paymentCapture.contract';
 import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
 
 const TTL_HOURS = 72;
+
+/** The ApplicationFailure type and message a rejected Update carries. */
+function rejection(err: unknown) {
+  expect(err).to.be.instanceOf(WorkflowUpdateFailedError);
+  const cause = (err as WorkflowUpdateFailedError).cause;
+  expect(cause).to.be.instanceOf(ApplicationFailure);
+  return { type: (cause as ApplicationFailure).type, message: cause?.message };
+}
 type Payment = WorkflowHandle<typeof paymentCapture>;
 
 /** Stripe and the ledger answering as they do for a payment that goes through. */
@@ -191,10 +200,10 @@ describe('paymentCapture workflow (mocked activities)', function () {
         await handle.result();
         return [again, cancel];
       });
-      for (const err of refusals) {
-        expect(err).to.be.instanceOf(WorkflowUpdateFailedError);
-        expect((err as WorkflowUpdateFailedError).cause?.message).to.match(new RegExp(`^${UPDATE_REJECTED}: the payment is requires_capture`));
-      }
+      expect(refusals.map(rejection)).to.deep.equal([
+        { type: PAYMENT_NOT_CAPTURABLE, message: 'the payment is requires_capture' },
+        { type: PAYMENT_NOT_CANCELABLE, message: 'the payment is requires_capture' },
+      ]);
       expect(mocks.argsOf('capturePaymentIntent')).to.have.length(1);
     });
 
@@ -236,8 +245,7 @@ describe('paymentCapture workflow (mocked activities)', function () {
         await handle.terminate('test done');
         return [refused, stage] as const;
       });
-      expect(err).to.be.instanceOf(WorkflowUpdateFailedError);
-      expect((err as WorkflowUpdateFailedError).cause?.message).to.equal(`${UPDATE_REJECTED}: the payment is pending`);
+      expect(rejection(err)).to.deep.equal({ type: PAYMENT_NOT_CAPTURABLE, message: 'the payment is pending' });
       expect(progress).to.deep.equal({ stage: 'pending', percent: 20, detail: null });
       expect(mocks.names()).to.not.include('capturePaymentIntent');
     });
