@@ -136,7 +136,17 @@ export const ConfigSchema = Type.Object({
   WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600, 'time in-flight activities get to finish on SIGTERM/SIGINT'),
 });
 
-export type Config = Static<typeof ConfigSchema>;
+/** Settings written as text in the environment and parsed once, at boot, into what the code uses. */
+const LIST_SETTINGS = ['PAYMENTS_ALLOWED_CURRENCIES', 'TELEMETRY_ALLOWED_SOURCES', 'RELEASE_REQUIRED_GATES', 'WORKER_TASK_QUEUES'] as const;
+type ListSetting = (typeof LIST_SETTINGS)[number];
+
+/** The environment's text, as validated against ConfigSchema. */
+type RawConfig = Static<typeof ConfigSchema>;
+
+/** The configuration as the platform uses it: lists as arrays, the tax table as an object. */
+export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE'> & { readonly [K in ListSetting]: readonly string[] } & {
+  readonly PAYMENTS_TAX_TABLE: Readonly<Record<string, number>>;
+};
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
 const validateEnv = ajv.compile(ConfigSchema);
@@ -148,7 +158,7 @@ export class ConfigError extends Error {
 }
 
 /** Checks that hold between keys, or only in production. */
-function crossChecks(config: Config): string[] {
+function crossChecks(config: RawConfig): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
     for (const key of ['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
@@ -212,12 +222,18 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/** A comma-separated setting as a list. */
-export const listOf = (value: string): string[] => value.split(',').filter(Boolean);
+const listOf = (value: string): string[] => value.split(',').filter(Boolean);
+
+/** Lists and the tax table parsed (they were checked by the schema and crossChecks). */
+function parsed(raw: RawConfig): Config {
+  const lists = Object.fromEntries(LIST_SETTINGS.map((key) => [key, Object.freeze(listOf(raw[key]))])) as Record<ListSetting, readonly string[]>;
+  const taxTable = Object.freeze(JSON.parse(raw.PAYMENTS_TAX_TABLE) as Record<string, number>);
+  return Object.freeze({ ...raw, ...lists, PAYMENTS_TAX_TABLE: taxTable });
+}
 
 /** Whether a setting still has its local default (e.g. a public development secret). */
-export function isDefault(config: Config, key: keyof Config): boolean {
-  return (ConfigSchema.properties as Record<string, TSchema>)[key].default === config[key];
+export function isDefault(config: Config | RawConfig, key: keyof Config & keyof RawConfig): boolean {
+  return (ConfigSchema.properties as Record<string, TSchema>)[key].default === (config as Record<string, unknown>)[key];
 }
 
 /** Validates an environment; throws a ConfigError with one line per offending key. */
@@ -237,10 +253,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     }
     throw new ConfigError([...byKey].map(([key, message]) => `${key}: ${message}`));
   }
-  const config = candidate as Config;
-  const problems = crossChecks(config);
+  const raw = candidate as RawConfig;
+  const problems = crossChecks(raw);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(config);
+  return parsed(raw);
 }
 
 let loaded: Config | undefined;

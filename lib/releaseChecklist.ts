@@ -1,7 +1,7 @@
 // The release checklist: the five gates, their criteria from the RELEASE_* thresholds,
 // which are required (RELEASE_REQUIRED_GATES) and who owns each by default.
 import type { ChecklistGate, Criterion, GateKey } from '../schemas/releases';
-import { listOf, type Config } from './config';
+import type { Config } from './config';
 
 export type ChecklistSettings = Pick<
   Config,
@@ -18,7 +18,7 @@ const atLeast = (metric: Criterion['metric'], threshold: number): Criterion => (
 const atMost = (metric: Criterion['metric'], threshold: number): Criterion => ({ metric, comparison: 'atMost', threshold });
 
 export function releaseChecklist(config: ChecklistSettings): ChecklistGate[] {
-  const required = new Set(listOf(config.RELEASE_REQUIRED_GATES));
+  const required = new Set(config.RELEASE_REQUIRED_GATES);
   const gate = (key: GateKey, title: string, defaultOwners: string[], criteria: Criterion[]): ChecklistGate => ({
     key,
     title,

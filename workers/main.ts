@@ -1,7 +1,7 @@
 // The worker process: every domain's task queue (or those in WORKER_TASK_QUEUES), one workflow bundle (prebuilt), SDK
 // metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT. Schedules are synced by `npm run schedules:sync`.
 import { Worker } from '@temporalio/worker';
-import { listOf, loadConfigOrExit } from '../lib/config';
+import { loadConfigOrExit } from '../lib/config';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
 import { connectWorkerConnection } from './connection';
@@ -11,7 +11,7 @@ import { installRuntime } from './runtime';
 import { taskQueueWorkers, type TaskQueueWorker } from './taskQueues';
 
 /** The task queues named in WORKER_TASK_QUEUES (all of them when it is empty). */
-function servedTaskQueues(all: TaskQueueWorker[], wanted: string[]): TaskQueueWorker[] {
+function servedTaskQueues(all: TaskQueueWorker[], wanted: readonly string[]): TaskQueueWorker[] {
   const unknown = wanted.filter((name) => !all.some((w) => w.taskQueue === name));
   if (unknown.length) {
     throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${all.map((w) => w.taskQueue).join(', ')}`);
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const connection = await connectWorkerConnection(config);
   const workflowBundle = await loadWorkflowBundle(logger);
   const providers = createProviders(config, db);
-  const served = servedTaskQueues(taskQueueWorkers(config, db, providers), listOf(config.WORKER_TASK_QUEUES));
+  const served = servedTaskQueues(taskQueueWorkers(config, db, providers), config.WORKER_TASK_QUEUES);
 
   // The SDK runtime shuts every worker down on SIGTERM/SIGINT; in-flight
   // activities get the grace time to finish before they are cancelled.

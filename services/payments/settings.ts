@@ -1,9 +1,9 @@
-import { listOf, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 
-/** The slice of configuration the payment rules read, parsed once per configuration. */
+/** The slice of configuration the payment rules read. */
 export interface PaymentSettings {
-  allowedCurrencies: string[];
-  taxTable: Record<string, number>;
+  allowedCurrencies: readonly string[];
+  taxTable: Readonly<Record<string, number>>;
   taxInclusive: boolean;
   maxCouponPercentage: number;
   reportingTimezone: string;
@@ -15,8 +15,8 @@ export function paymentSettingsOf(config: Config): PaymentSettings {
   let settings = parsed.get(config);
   if (!settings) {
     settings = {
-      allowedCurrencies: listOf(config.PAYMENTS_ALLOWED_CURRENCIES),
-      taxTable: JSON.parse(config.PAYMENTS_TAX_TABLE) as Record<string, number>,
+      allowedCurrencies: config.PAYMENTS_ALLOWED_CURRENCIES,
+      taxTable: config.PAYMENTS_TAX_TABLE,
       taxInclusive: config.PAYMENTS_TAX_INCLUSIVE,
       maxCouponPercentage: config.PAYMENTS_MAX_COUPON_PERCENTAGE,
       reportingTimezone: config.PAYMENTS_REPORTING_TIMEZONE,

@@ -1,5 +1,5 @@
 // Telemetry ingestion: which events are stored, and as what.
-import { listOf, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { tooLarge, unavailable, unprocessable } from '../../lib/errors';
 import { MAX_EVENTS_PER_REQUEST, type IngestEventsResponse, type RejectedEvent, type TelemetryEventInput } from '../../schemas/telemetry';
@@ -76,7 +76,7 @@ export async function ingestEvents(
   if (events.length > MAX_EVENTS_PER_REQUEST) {
     throw tooLarge('TOO_MANY_EVENTS', `at most ${MAX_EVENTS_PER_REQUEST} events a request; nothing was stored`);
   }
-  const allowed = new Set(listOf(settings.TELEMETRY_ALLOWED_SOURCES));
+  const allowed = new Set(settings.TELEMETRY_ALLOWED_SOURCES);
   const rejected = rejectUnknownSources(allowed, settings.TELEMETRY_STRICT_SOURCE_ENFORCEMENT, events);
   const stored = rejected.length === events.length ? { accepted: 0, suppressed: 0 } : await storeEvents(db, settings, requestJson, allowed);
   const duplicates = events.length - rejected.length - stored.accepted - stored.suppressed;

@@ -51,7 +51,7 @@ describe('release readiness through the API (SPEC §4.4)', () => {
       durationMinutes: config.RELEASE_CHANGE_FREEZE_DURATION_MINUTES,
     });
 
-    const narrowed = await startApi({ RELEASE_REQUIRED_GATES: 'security,change' });
+    const narrowed = await startApi({ RELEASE_REQUIRED_GATES: ['security', 'change'] });
     const partial = await call(narrowed.url, 'GET', '/api/v1/releases/checklist', { token: operator });
     expect(partial.body.gates.filter((g: any) => g.required).map((g: any) => g.key)).to.deep.equal(['security', 'change']);
     expect((await call(api.url, 'GET', '/api/v1/releases/checklist', { token: tokenFor('learner') })).status).to.equal(403);

@@ -26,6 +26,14 @@ describe('configuration (validated once at boot)', () => {
     expect(config).to.include({ PORT: 9090, S3_FORCE_PATH_STYLE: false, DRM_DOWNLOAD_LIMIT: 3 });
   });
 
+  it('parses lists and the tax table once, at boot', () => {
+    const config = parseConfig({ TELEMETRY_ALLOWED_SOURCES: 'web,mobile', PAYMENTS_TAX_TABLE: '{"GB":0.2}', WORKER_TASK_QUEUES: '' });
+    expect(config.TELEMETRY_ALLOWED_SOURCES).to.deep.equal(['web', 'mobile']);
+    expect(config.PAYMENTS_TAX_TABLE).to.deep.equal({ GB: 0.2 });
+    expect(config.WORKER_TASK_QUEUES).to.deep.equal([]);
+    expect(Object.isFrozen(config.TELEMETRY_ALLOWED_SOURCES)).to.equal(true);
+  });
+
   it('names every offending key on its own line', () => {
     const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'chatty', TEMPORAL_UI_URL: 'ftp://x', ASSET_DOWNLOAD_TTL_SECONDS: '7200' });
     expect(problems.map((p) => p.split(':')[0]).sort()).to.deep.equal(
