@@ -29,6 +29,15 @@ export function createStripeClient(settings: StripeSettings): StripeClient {
 
 export const STRIPE_API = 'https://api.stripe.com';
 
+/** Whether the Stripe API answers an authenticated request (for readiness); throws why not. */
+export async function stripeReachable(settings: Omit<StripeSettings, 'timeoutMs'>, timeoutMs: number): Promise<void> {
+  const res = await fetch(`${settings.apiBase}/v1/balance`, {
+    headers: { Authorization: `Bearer ${settings.secretKey}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
 /** Verifies a webhook's signature and timestamp (5 minutes' tolerance) and parses it. */
 export function verifyWebhook(rawBody: Buffer, signature: string, secret: string): Stripe.Event {
   return Stripe.webhooks.constructEvent(rawBody, signature, secret, 300);

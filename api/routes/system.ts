@@ -1,60 +1,43 @@
 import { Type } from '@sinclair/typebox';
-import { pendingMigrations } from '../../lib/db';
+import { temporalAnswers } from '../../lib/clients/health';
 import { unauthorized } from '../../lib/errors';
-import { withTimeout } from '../../lib/timeout';
+import { stripeReachable } from '../../providers/stripe';
+import { cachedReadiness, databaseProbes, type Readiness, type ReadinessProbes } from '../../services/readiness';
 import { HealthBody, ReadyBody } from '../../schemas/common';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
 
-interface Check {
-  ok: boolean;
-  detail: string;
-}
+/** The readiness probes of this API's dependencies, answered from a short cache. */
+const readinessOf = (() => {
+  const perDeps = new WeakMap<AppDeps, () => Promise<Readiness>>();
+  return (deps: AppDeps) => {
+    let ready = perDeps.get(deps);
+    if (!ready) {
+      ready = cachedReadiness(probesOf(deps));
+      perDeps.set(deps, ready);
+    }
+    return ready();
+  };
+})();
 
-const CHECK_TIMEOUT_MS = 3000;
-
-async function check(what: string, probe: () => Promise<string>): Promise<Check> {
-  try {
-    return { ok: true, detail: await withTimeout(probe(), CHECK_TIMEOUT_MS, what) };
-  } catch (err) {
-    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-export async function readiness(deps: AppDeps) {
+function probesOf(deps: AppDeps): ReadinessProbes {
   const { config } = deps;
   const buckets = [config.S3_BUCKET_UPLOADS, config.S3_BUCKET_PRIVATE, config.S3_BUCKET_QUARANTINE];
-  const [database, migrations, temporal, storage, stripe] = await Promise.all([
-    check('database', async () => {
-      await deps.db.raw('select 1');
-      return 'connected';
-    }),
-    check('migrations', async () => {
-      const pending = await pendingMigrations(deps.db);
-      if (pending.length > 0) throw new Error(`pending: ${pending.join(', ')}`);
-      return 'current';
-    }),
-    check('temporal', async () => {
-      await deps.temporal.connection.workflowService.getSystemInfo({});
+  return {
+    ...databaseProbes(deps.db),
+    temporal: async () => {
+      await temporalAnswers(deps.temporal);
       return `namespace ${config.TEMPORAL_NAMESPACE} at ${config.TEMPORAL_ADDRESS}`;
-    }),
-    check('storage', async () => {
+    },
+    storage: async () => {
       await Promise.all(buckets.map((b) => deps.storage.ping(b)));
       return `buckets ${buckets.join(', ')}`;
-    }),
-    check('stripe', async () => {
-      const res = await fetch(`${config.STRIPE_API_BASE}/v1/balance`, {
-        headers: { Authorization: `Bearer ${config.STRIPE_SECRET_KEY}` },
-        signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    },
+    stripe: async () => {
+      await stripeReachable({ apiBase: config.STRIPE_API_BASE, secretKey: config.STRIPE_SECRET_KEY }, config.PROVIDER_TIMEOUT_MS);
       return `reachable at ${new URL(config.STRIPE_API_BASE).host}`;
-    }),
-  ]);
-  const checks = { database, migrations, temporal, storage, stripe };
-  // Stripe is reported but does not make the API unready: only payments need it.
-  const ready = database.ok && migrations.ok && temporal.ok && storage.ok;
-  return { ready, checks };
+    },
+  };
 }
 
 export const systemRoutes = [
@@ -78,7 +61,7 @@ export const systemRoutes = [
       503: { description: 'a required dependency is down', schema: ReadyBody },
     },
     handler: async ({ deps }) => {
-      const { ready, checks } = await readiness(deps);
+      const { ready, checks } = await readinessOf(deps);
       return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'unavailable', checks } };
     },
   }),
