@@ -14,7 +14,13 @@ export function errorEnvelope(logger: Logger): Middleware {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError(404, 'not_found', 'ROUTE_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
       }
-      if (ctx.status === 405 && ctx.body === undefined) {
+      // The router answers 501 to a method it does not know at all (TRACE, PROPFIND…): for a path that
+      // exists that is still a method the path does not have.
+      const unknownMethod = ctx.status === 501 && ctx.body === undefined;
+      if (unknownMethod && !ctx.response.get('Allow')) {
+        throw new AppError(404, 'not_found', 'ROUTE_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+      }
+      if ((ctx.status === 405 || unknownMethod) && ctx.body === undefined) {
         throw new AppError(405, 'validation_error', 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}`, [], {
           Allow: ctx.response.get('Allow'),
         });

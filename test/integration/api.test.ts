@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
+import { request } from 'node:http';
 import { allRoutes } from '../../api/routes';
 import { call, tokenFor } from '../support/http';
 import { shared, startApi, type TestApi } from '../support/shared';
@@ -53,6 +54,29 @@ describe('API core (SPEC §3)', () => {
     const res = await call(api.url, 'GET', '/api/v1/nothing-here', { headers: { 'X-Request-Id': 'req-404' } });
     expectEnvelope(res, 404, 'not_found', 'ROUTE_NOT_FOUND');
     expect(res.body.requestId).to.equal('req-404');
+  });
+
+  it('answers a method a path lacks with 405, Allow and the envelope, whatever the method (TRACE included)', async () => {
+    // fetch refuses to send TRACE, so these go through node:http.
+    const raw = (method: string, path: string) =>
+      new Promise<{ status: number; allow?: string; body: Record<string, unknown> }>((resolve, reject) => {
+        const req = request(`${api.url}${path}`, { method }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const method of ['TRACE', 'PROPFIND', 'PUT']) {
+      const res = await raw(method, '/api/v1/assets');
+      expect(res.status, method).to.equal(405);
+      expect(res.allow, method).to.equal('HEAD, GET');
+      expect(res.body, method).to.include({ type: 'validation_error', code: 'METHOD_NOT_ALLOWED' });
+    }
+    const unknown = await raw('TRACE', '/api/v1/nothing-here');
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body).to.include({ type: 'not_found', code: 'ROUTE_NOT_FOUND' });
   });
 
   it('rejects malformed JSON with 400 and other media types with 415', async () => {
