@@ -4,6 +4,7 @@ import { compileValidator, type Validator } from '../lib/validation';
 import type { AppDeps } from './deps';
 import { ANONYMOUS, authenticate, requireRole, type Principal } from './middleware/auth';
 import { readJsonBody, readRawBody } from './middleware/body';
+import { corsFor, securityHeaders } from './middleware/browsers';
 import { errorEnvelope } from './middleware/errors';
 import { requestId } from './middleware/requestId';
 import type { AnyRoute } from './route';
@@ -85,8 +86,11 @@ export function createApp(deps: AppDeps): Koa {
     router.register(route.path, [route.method.toUpperCase()], handle(compile(route), deps));
   }
   app.use(requestId);
+  app.use(securityHeaders());
   app.use(observeHttp(deps));
   app.use(errorEnvelope(deps.logger));
+  // Preflights are answered here, before routing: they are exempt from the 405 rule.
+  app.use(corsFor(deps.config));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;

@@ -51,6 +51,20 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: int(600, 1, 1000000, 'token-bucket refill per principal and route group, per minute'),
   RATE_LIMIT_BURST: int(120, 1, 1000000, 'token-bucket capacity per principal and route group'),
 
+  CORS_ALLOWED_ORIGINS: Type.String({
+    default: '',
+    pattern: '^(https?://[^,\\s]+(,https?://[^,\\s]+)*)?$',
+    description: 'browser origins allowed to call the API and PUT to the upload bucket (comma-separated; empty: no CORS)',
+  }),
+  CORS_ALLOWED_METHODS: list('GET,HEAD,POST,PATCH,DELETE', 'methods a cross-origin request may use'),
+  CORS_ALLOWED_HEADERS: Type.String({
+    default: 'authorization,content-type,idempotency-key,last-event-id,x-request-id',
+    pattern: '^[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*$',
+    description: 'request headers a cross-origin request may send (comma-separated)',
+  }),
+  CORS_ALLOW_CREDENTIALS: bool(false, 'answer Access-Control-Allow-Credentials: true to allowed origins'),
+  CORS_MAX_AGE_SECONDS: int(600, 0, 86400, 'how long a browser may cache a preflight answer'),
+
   S3_ENDPOINT: url('http://127.0.0.1:8333', 'S3-compatible endpoint (SeaweedFS locally; unset it for AWS by setting the AWS one)'),
   S3_PUBLIC_ENDPOINT: optional('endpoint used in presigned URLs when clients reach storage by another name'),
   S3_REGION: str('us-east-1', 'S3 region'),
@@ -137,7 +151,15 @@ export const ConfigSchema = Type.Object({
 });
 
 /** Settings written as text in the environment and parsed once, at boot, into what the code uses. */
-const LIST_SETTINGS = ['PAYMENTS_ALLOWED_CURRENCIES', 'TELEMETRY_ALLOWED_SOURCES', 'RELEASE_REQUIRED_GATES', 'WORKER_TASK_QUEUES'] as const;
+const LIST_SETTINGS = [
+  'PAYMENTS_ALLOWED_CURRENCIES',
+  'TELEMETRY_ALLOWED_SOURCES',
+  'RELEASE_REQUIRED_GATES',
+  'WORKER_TASK_QUEUES',
+  'CORS_ALLOWED_ORIGINS',
+  'CORS_ALLOWED_METHODS',
+  'CORS_ALLOWED_HEADERS',
+] as const;
 type ListSetting = (typeof LIST_SETTINGS)[number];
 
 /** The environment's text, as validated against ConfigSchema. */

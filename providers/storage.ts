@@ -4,11 +4,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   CopyObjectCommand,
+  DeleteBucketCorsCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketCorsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -74,6 +76,8 @@ export interface Storage {
   remove(bucket: string, key: string): Promise<void>;
   list(bucket: string, prefix: string): AsyncIterable<ListedObject>;
   ping(bucket: string): Promise<void>;
+  /** Lets browsers from `origins` PUT to presigned URLs of `bucket` (no origins: no CORS at all). */
+  allowBrowserUploads(bucket: string, origins: readonly string[], maxAgeSeconds: number): Promise<void>;
   /** Closes pooled connections. */
   close(): void;
 }
@@ -205,7 +209,16 @@ export function createStorage(settings: StorageSettings): Storage {
     if (presigner !== client) presigner.destroy();
   }
 
-  return { presignPut, presignGet, head, readRange, download, getBuffer, put, copy, remove, list, ping, close };
+  async function allowBrowserUploads(bucket: string, origins: readonly string[], maxAgeSeconds: number): Promise<void> {
+    if (origins.length === 0) {
+      await client.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
+      return;
+    }
+    const rule = { AllowedOrigins: [...origins], AllowedMethods: ['PUT'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: maxAgeSeconds };
+    await client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [rule] } }));
+  }
+
+  return { presignPut, presignGet, head, readRange, download, getBuffer, put, copy, remove, list, ping, allowBrowserUploads, close };
 }
 
 function clientConfig(settings: StorageSettings, endpoint: string): S3ClientConfig {

@@ -8,6 +8,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { config } from '../lib/config';
+import { createStorageFromConfig } from '../providers';
 
 const DEADLINE_MS = 60_000; // a gateway that has just started may refuse writes until its volumes exist
 const FATAL = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidBucketName']);
@@ -40,6 +41,16 @@ async function probeWrite(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
 }
 
+/** The upload bucket's CORS: the API's allow-listed origins may PUT to presigned URLs (SPEC §3). */
+async function allowBrowserUploads(cfg: ReturnType<typeof config>): Promise<void> {
+  const storage = createStorageFromConfig(cfg);
+  try {
+    await storage.allowBrowserUploads(cfg.S3_BUCKET_UPLOADS, cfg.CORS_ALLOWED_ORIGINS, cfg.CORS_MAX_AGE_SECONDS);
+  } finally {
+    storage.close();
+  }
+}
+
 async function main(): Promise<void> {
   const cfg = config();
   const s3 = new S3Client({
@@ -59,6 +70,7 @@ async function main(): Promise<void> {
       const outcomes: string[] = [];
       for (const bucket of buckets) outcomes.push(`${bucket} (${await createBucket(s3, bucket, cfg.S3_REGION)})`);
       await probeWrite(s3, cfg.S3_BUCKET_UPLOADS);
+      await allowBrowserUploads(cfg);
       console.log(`  s3        buckets ${outcomes.join(', ')}; writes ok`);
       return;
     } catch (err) {

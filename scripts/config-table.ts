@@ -3,7 +3,7 @@ import { describeConfig } from '../lib/config';
 
 export function configTable(): string {
   const rows = describeConfig().map(({ key, default: def, description }) => {
-    const shown = def === undefined ? '—' : `\`${String(def)}\``;
+    const shown = def === undefined ? '—' : def === '' ? '(empty)' : `\`${String(def)}\``;
     return `| \`${key}\` | ${shown} | ${description} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
