@@ -11,6 +11,8 @@ import { isCardError, isInvalidRequest, type StripeClient } from '../providers/s
 import * as payments from '../services/payments';
 import { CARD_DECLINED_FAILURE } from '../workflows/paymentCapture.contract';
 import { REFUND_REFUSED_FAILURE } from '../workflows/refund.contract';
+import { closedLatestRuns } from '../lib/clients/runs';
+import { findDrift } from '../services/drift';
 import { currentRun } from './context';
 
 export interface PaymentActivityDeps {
@@ -126,6 +128,16 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     return created.id;
   }
 
+  /** Payment and refund runs closed in the window whose records disagree with them (through the worker's client). */
+  async function checkRunRecords(reconciliation: payments.Reconciliation, since: string): Promise<void> {
+    const context = Context.current();
+    const runs = { closed: (filter: { type: string; since?: string }) => closedLatestRuns(context.client, filter) };
+    for (const type of ['paymentCapture', 'refund'] as const) {
+      context.heartbeat(`run records: ${type}`);
+      for (const drift of await findDrift(db, runs, { type, since })) reconciliation.checkRunRecord(drift);
+    }
+  }
+
   /** Pages through Stripe's charges and refunds of the window, heartbeating per item, and records what differs. */
   async function reconcileStripeWithLedger(windowHours: number): Promise<ReconciliationResult> {
     const context = Context.current();
@@ -139,6 +151,7 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
       context.heartbeat(refund.id);
       await reconciliation.checkRefund(refund);
     }
+    await checkRunRecords(reconciliation, new Date(since * 1000).toISOString());
     return reconciliation.finish(new Date(since * 1000), context.info.workflowExecution?.runId ?? null);
   }
 

@@ -101,3 +101,42 @@ export type ScheduleView = Static<typeof Schedule>;
 export const ScheduleList = Type.Object({ items: Type.Array(Schedule), nextCursor: Type.Null() });
 export const ScheduleResponse = Type.Object({ schedule: Schedule });
 export const TriggerResponse = Type.Object({ scheduleId: Type.String(), triggeredAt: Timestamp });
+
+/** The processes whose records the drift check compares with their closed runs. */
+export const DriftType = Type.Union([
+  Type.Literal('assetConversion'),
+  Type.Literal('paymentCapture'),
+  Type.Literal('refund'),
+  Type.Literal('releaseEvaluation'),
+  Type.Literal('retentionRun'),
+]);
+export type DriftType = Static<typeof DriftType>;
+
+export const DriftQuery = Type.Object(
+  {
+    type: Type.Optional(DriftType),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'only runs closed at or after this time' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DriftItem = Type.Object({
+  workflowId: Type.String(),
+  runId: Type.String(),
+  type: Type.String(),
+  recordKind: Type.Union([
+    Type.Literal('asset'),
+    Type.Literal('payment'),
+    Type.Literal('refund'),
+    Type.Literal('release_run'),
+    Type.Literal('retention_run'),
+  ]),
+  recordId: Type.Union([Type.String(), Type.Null()]),
+  runStatus: Type.String({ description: "Temporal's status name of the closed run" }),
+  runResult: Type.Unknown({ description: 'what the run returned (null unless it completed)' }),
+  recordStatus: Type.Union([Type.String(), Type.Null()]),
+  closedStatus: Type.Union([Type.String(), Type.Null()], { description: 'the status the record kept when its run closed' }),
+  problem: Type.String(),
+});
+export type DriftItem = Static<typeof DriftItem>;
+export const DriftList = Type.Object({ items: Type.Array(DriftItem), nextCursor: Type.Null() });

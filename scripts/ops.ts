@@ -15,13 +15,15 @@ import { loadConfigOrExit } from '../lib/config';
 import type { ErrorBody } from '../lib/errors';
 import type { Run } from '../schemas/common';
 import type {
-  BulkReplayResponse, RunDetail, RunItem, RunList, ScheduleList, ScheduleResponse, TriggerResponse,
+  BulkReplayResponse, DriftList, RunDetail, RunItem, RunList, ScheduleList, ScheduleResponse, TriggerResponse,
 } from '../schemas/runs';
 
 const REQUEST_TIMEOUT_MS = 60_000; // a bulk dry run reads every matching run's latest state
 const REPLAY_CONCURRENCY = 4; // as many replays in flight as the API's own bulk replay allows
 const MAX_BULK_RUNS = 1000; // the API's bulk replay bound
 const PAGE_SIZE = 200;
+/** Exit status when drift is found: apart from 1 (the check could not run) and 2 (bad arguments). */
+const DRIFT_FOUND_EXIT = 3;
 
 const USAGE = `usage: npm run ops -- <command> [--api URL] [--token JWT]
 
@@ -32,6 +34,7 @@ const USAGE = `usage: npm run ops -- <command> [--api URL] [--token JWT]
   runs cancel <workflowId> --reason "..."
   schedules list
   schedules trigger|pause|unpause <id>
+  drift [--type T] [--since ISO]     closed runs their records disagree with; exits ${DRIFT_FOUND_EXIT} when any is found
 
 --api defaults to PUBLIC_API_URL, else http://HOST:PORT. --token defaults to a token minted here with
 JWT_SECRET (role operator, subject ops-cli:<OS user>, so run_replays names who replayed).
@@ -265,10 +268,39 @@ async function scheduleActionCommand(api: Api, action: string, id: string): Prom
   console.log(`${schedule.id}: ${schedule.paused ? 'paused' : `active${next}`}`);
 }
 
+// ---- drift ---------------------------------------------------------------------------------------------
+
+async function driftCommand(api: Api, options: Options): Promise<number> {
+  const { items } = await api.call<Static<typeof DriftList>>('GET', `/api/v1/runs/drift${query({ type: options.type, since: options.since })}`);
+  if (!items.length) {
+    console.log('no drift: every closed run agrees with its record');
+    return 0;
+  }
+  console.log(table(
+    ['WORKFLOW ID', 'RUN', 'RECORD', 'RUN CLOSED', 'CLOSED STATUS', 'RECORD STATUS', 'PROBLEM'],
+    items.map((d) => [
+      d.workflowId, d.runStatus, `${d.recordKind}:${d.recordId ?? '-'}`, resultStatus(d.runResult) ?? d.runStatus,
+      d.closedStatus ?? '-', d.recordStatus ?? '-', d.problem,
+    ]),
+  ));
+  console.log(`
+${items.length} run(s) drifted from their records`);
+  return DRIFT_FOUND_EXIT;
+}
+
+const resultStatus = (result: unknown) => {
+  const status = (result as { status?: unknown } | null)?.status;
+  return typeof status === 'string' ? status : null;
+};
+
 // ---- entry ----------------------------------------------------------------------------------------------
 
 async function dispatch(api: Api, positionals: string[], options: Options): Promise<number> {
   const [area, command, target, ...extra] = positionals;
+  if (area === 'drift') {
+    if (command) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
+    return driftCommand(api, options);
+  }
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   const needTarget = (what: string) => {
     if (!target) throw new UsageError(`${area} ${command} needs a ${what}`);

@@ -1,10 +1,13 @@
-import { allRuns, cancelRun, describeRunOf, latestRunDetail, listRuns, resetRun, restartRun } from '../../lib/clients/runs';
+import { allRuns, cancelRun, closedLatestRuns, describeRunOf, latestRunDetail, listRuns, resetRun, restartRun } from '../../lib/clients/runs';
 import { runUiUrl } from '../../lib/temporal';
+import { findDrift } from '../../services/drift';
 import { bulkReplay, cancelLatestRun, replayLatestRun, type RunControl } from '../../services/runs';
 import {
   BulkReplayBody,
   BulkReplayResponse,
   CancelBody,
+  DriftList,
+  DriftQuery,
   ListRunsQuery,
   ReplayBody,
   ReplayResponse,
@@ -61,6 +64,22 @@ export const runRoutes = [
       status: 202,
       body: await bulkReplay(deps.db, runControl(deps), { ...body, requestedBy: principal.sub }),
     }),
+  }),
+
+  // Before /runs/:workflowId, so `drift` is not taken for a workflow ID.
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/runs/drift',
+    summary: 'Closed runs whose records disagree with them (beyond the changes each process allows after its run closed)',
+    tag: 'runs',
+    access: ['operator', 'admin'],
+    rateGroup: 'runs',
+    query: DriftQuery,
+    responses: { 200: { description: 'every disagreement found', schema: DriftList } },
+    handler: async ({ query, deps }) => {
+      const runs = { closed: (filter: { type: string; since?: string }) => closedLatestRuns(deps.temporal, filter) };
+      return { status: 200, body: { items: await findDrift(deps.db, runs, query), nextCursor: null } };
+    },
   }),
 
   defineRoute({

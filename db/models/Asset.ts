@@ -57,6 +57,8 @@ export class Asset extends BaseModel {
   metadata!: AssetMetadata;
   scan!: ScanResult | null;
   failureReason!: string | null;
+  /** The status its last conversion run closed with (null while a run is open). */
+  closedStatus!: string | null;
   searchText!: string | null;
   createdAt!: Date;
   updatedAt!: Date;

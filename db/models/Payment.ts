@@ -46,6 +46,8 @@ export class Payment extends BaseModel {
   description!: string | null;
   captureMethod!: CaptureMethod;
   status!: PaymentStatus;
+  /** The status its capture run closed with (null while the run is open); refunds and disputes may move `status` on. */
+  closedStatus!: string | null;
   stripePaymentIntentId!: string | null;
   amountRefundedCents!: number;
   failureCode!: string | null;
@@ -82,6 +84,8 @@ export class Refund extends BaseModel {
   amountCents!: number;
   reason!: string | null;
   status!: 'pending' | 'succeeded' | 'failed';
+  /** The status its refund run closed with (null while the run is open). */
+  closedStatus!: string | null;
   reserved!: boolean;
   stripeRefundId!: string | null;
   failureReason!: string | null;

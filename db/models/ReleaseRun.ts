@@ -53,6 +53,8 @@ export class ReleaseRun extends BaseModel {
   changeWindowEnd!: Date;
   owners!: string[];
   status!: ReleaseStatus;
+  /** The status its run closed with (null while the run is open). */
+  closedStatus!: string | null;
   readinessScore!: number;
   gates!: GateState[];
   warnings!: ReleaseWarning[];

@@ -84,6 +84,8 @@ export class RetentionRun extends BaseModel {
   id!: string;
   workflowId!: string;
   status!: RetentionRunStatus;
+  /** The status its run closed with (null while the run is open). */
+  closedStatus!: string | null;
   dryRun!: boolean;
   trigger!: 'api' | 'schedule';
   requestedBy!: string | null;

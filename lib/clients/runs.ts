@@ -11,6 +11,7 @@ import type { Run } from '../../schemas/common';
 import { badRequest, conflict, notFound } from '../errors';
 import type { RunItem } from '../../schemas/runs';
 import { BUSINESS_KEY, describeRun, runUiUrl, statusName, type TemporalSettings } from '../temporal';
+import { eachBounded } from '../bounded';
 import { withDeadline } from './calls';
 
 type RawExecutionInfo = temporal.api.workflow.v1.IWorkflowExecutionInfo;
@@ -182,4 +183,42 @@ export function cancelRun(client: Client, workflowId: string, runId: string): Pr
   return withDeadline(client, async () => {
     await client.workflow.getHandle(workflowId, runId).cancel();
   });
+}
+
+/** A closed run that is still its workflow's latest, with what it returned (null unless it completed). */
+export interface ClosedRun {
+  workflowId: string;
+  runId: string;
+  type: string;
+  status: Run['status'];
+  closedAt: string | null;
+  result: unknown;
+}
+
+/** Calls to Temporal in flight at once while a drift check reads runs: quick, yet gentle on visibility. */
+const CLOSED_RUN_CONCURRENCY = 8;
+
+/**
+ * The closed runs of a workflow type (closed since `since` when given, newest first, bounded), each with its
+ * result. A run a replay has since replaced is left out: its record now belongs to the newer run.
+ */
+export async function closedLatestRuns(client: Client, filter: { type: string; since?: string }, max = 1000): Promise<ClosedRun[]> {
+  const clauses = [`WorkflowType = ${quoted(filter.type)}`, 'ExecutionStatus != "Running"'];
+  if (filter.since) clauses.push(`CloseTime >= ${quoted(new Date(filter.since).toISOString())}`);
+  const found: ClosedRun[] = [];
+  for await (const info of client.workflow.list({ query: clauses.join(' AND '), pageSize: 100 })) {
+    const { workflowId, runId, type } = info;
+    found.push({ workflowId, runId, type, status: statusName(info.status.name), closedAt: info.closeTime?.toISOString() ?? null, result: null });
+    if (found.length >= max) break;
+  }
+  const outcomes = await eachBounded(found, CLOSED_RUN_CONCURRENCY, async (run) => {
+    const latest = await withDeadline(client, () => client.workflow.getHandle(run.workflowId).describe());
+    if (latest.runId !== run.runId) return null;
+    if (run.status !== 'Completed') return run;
+    const result: unknown = await withDeadline(client, () => client.workflow.getHandle(run.workflowId, run.runId, { followRuns: false }).result());
+    return { ...run, result };
+  });
+  const failed = outcomes.find((o) => o.error);
+  if (failed?.error) throw failed.error;
+  return outcomes.flatMap((o) => (o.value ? [o.value] : [])).sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? ''));
 }

@@ -44,7 +44,7 @@ export async function beginIngestion(db: Db, assetId: string): Promise<void> {
   await Asset.query(db)
     .findById(assetId)
     .whereIn('status', ['awaiting_upload', 'processing', 'failed', 'quarantined'])
-    .patch({ status: 'processing', failureReason: null, updatedAt: new Date() });
+    .patch({ status: 'processing', closedStatus: null, failureReason: null, updatedAt: new Date() });
 }
 
 export async function recordScan(db: Db, assetId: string, scan: ScanResult): Promise<void> {
@@ -63,7 +63,7 @@ export async function quarantine(db: Db, storage: Storage, buckets: AssetBuckets
     await storage.copy(buckets.uploads, asset.uploadKey, buckets.quarantine, asset.uploadKey);
     await storage.remove(buckets.uploads, asset.uploadKey);
   }
-  await Asset.query(db).findById(asset.id).patch({ status: 'quarantined', updatedAt: new Date() });
+  await Asset.query(db).findById(asset.id).patch({ status: 'quarantined', closedStatus: 'quarantined', updatedAt: new Date() });
 }
 
 export async function saveSearchText(db: Db, assetId: string, title: string | null, text: string): Promise<void> {
@@ -79,10 +79,10 @@ export async function completeIngestion(db: Db, renditionsBucket: string, assetI
         .onConflict(['asset_id', 'name'])
         .merge(['key', 'content_type', 'size_bytes']);
     }
-    await Asset.query(trx).findById(assetId).patch({ status: 'ready', metadata: output.metadata, failureReason: null, updatedAt: new Date() });
+    await Asset.query(trx).findById(assetId).patch({ status: 'ready', closedStatus: 'ready', metadata: output.metadata, failureReason: null, updatedAt: new Date() });
   });
 }
 
 export async function failIngestion(db: Db, assetId: string, reason: string): Promise<void> {
-  await Asset.query(db).findById(assetId).patch({ status: 'failed', failureReason: reason, updatedAt: new Date() });
+  await Asset.query(db).findById(assetId).patch({ status: 'failed', closedStatus: 'failed', failureReason: reason, updatedAt: new Date() });
 }

@@ -96,12 +96,16 @@ const MOVES_FROM: Partial<Record<PaymentStatus, PaymentStatus[]>> = {
   failed: ['pending', 'requires_capture'],
 };
 
-/** Moves a payment to `status` unless it has already moved on (a retry finds it done). */
+/** Statuses a capture run closes with; `requires_capture` is a step on the way. */
+const CLOSING: ReadonlySet<PaymentStatus> = new Set(['canceled', 'failed']);
+
+/** Moves a payment to `status` unless it has already moved on (a retry finds it done); a closing status is also kept as `closedStatus`. */
 export async function recordPaymentStatus(db: Db, paymentId: string, status: PaymentStatus, failure: PaymentFailure = {}): Promise<void> {
+  const closedStatus = CLOSING.has(status) ? { closedStatus: status } : {};
   await Payment.query(db)
     .findById(paymentId)
     .whereIn('status', MOVES_FROM[status] ?? [])
-    .patch({ status, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
+    .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
 }
 
 /**
@@ -112,7 +116,7 @@ export async function reopenFailedPayment(db: Db, paymentId: string): Promise<vo
   await Payment.query(db)
     .findById(paymentId)
     .where({ status: 'failed', failureCode: 'processing_error' })
-    .patch({ status: 'pending', failureCode: null, failureReason: null, updatedAt: new Date() });
+    .patch({ status: 'pending', closedStatus: null, failureCode: null, failureReason: null, updatedAt: new Date() });
 }
 
 /** The capture and its ledger postings land together. */
@@ -121,6 +125,6 @@ export async function recordCapture(db: Db, paymentId: string): Promise<void> {
     const payment = await Payment.query(trx).findById(paymentId).forUpdate();
     if (!payment || (payment.status !== 'pending' && payment.status !== 'requires_capture')) return;
     await postCapture(trx, payment);
-    await Payment.query(trx).findById(paymentId).patch({ status: 'succeeded', capturedAt: new Date(), updatedAt: new Date() });
+    await Payment.query(trx).findById(paymentId).patch({ status: 'succeeded', closedStatus: 'succeeded', capturedAt: new Date(), updatedAt: new Date() });
   });
 }

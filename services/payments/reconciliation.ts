@@ -6,6 +6,7 @@ import { Payment, ReconciliationAnomaly, Refund } from '../../db/models/Payment'
 import type { Db } from '../../lib/db';
 import { decodeCursor, page } from '../../lib/pagination';
 import type { AnomalyView, ReconciliationResult } from '../../schemas/payments';
+import type { DriftItem } from '../../schemas/runs';
 
 export type ChargeSeen = Pick<Stripe.Charge, 'id' | 'amount' | 'amount_captured' | 'captured' | 'currency' | 'metadata'>;
 export type RefundSeen = Pick<Stripe.Refund, 'id' | 'amount' | 'currency' | 'metadata'>;
@@ -15,6 +16,8 @@ type Anomaly = Partial<ReconciliationAnomaly> & { kind: string; reference: strin
 export interface Reconciliation {
   checkCharge(charge: ChargeSeen): Promise<void>;
   checkRefund(refund: RefundSeen): Promise<void>;
+  /** A closed payment or refund run its record disagrees with (found by the drift check). */
+  checkRunRecord(drift: DriftItem): void;
   /** Adds the captures Stripe did not list since `since` and stores every anomaly found under `runId`. */
   finish(since: Date, runId: string | null): Promise<ReconciliationResult>;
 }
@@ -49,6 +52,12 @@ export function startReconciliation(db: Db): Reconciliation {
     }
   }
 
+  function checkRunRecord(drift: DriftItem): void {
+    // A refund's workflow ID names its payment: refund:<paymentId>:<idempotencyKey>.
+    const paymentId = drift.recordKind === 'payment' ? drift.recordId : drift.workflowId.split(':')[1];
+    found.push({ kind: 'run_record_mismatch', reference: drift.workflowId, paymentId: paymentId ?? null, detail: `run ${drift.runId}: ${drift.problem}` });
+  }
+
   async function finish(since: Date, runId: string | null): Promise<ReconciliationResult> {
     const captured = await Payment.query(db).where('capturedAt', '>=', since).whereNotNull('capturedAt');
     for (const payment of captured) {
@@ -65,7 +74,7 @@ export function startReconciliation(db: Db): Reconciliation {
     return { chargesSeen, refundsSeen, anomalies: found.length };
   }
 
-  return { checkCharge, checkRefund, finish };
+  return { checkCharge, checkRefund, checkRunRecord, finish };
 }
 
 export interface AnomalyFilter {

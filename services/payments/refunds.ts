@@ -68,7 +68,7 @@ export async function reopenFailedRefund(db: Db, refundId: string): Promise<void
   await Refund.query(db)
     .findById(refundId)
     .where({ status: 'failed', reserved: true })
-    .patch({ status: 'pending', failureReason: null, updatedAt: new Date() });
+    .patch({ status: 'pending', closedStatus: null, failureReason: null, updatedAt: new Date() });
 }
 
 /** Turns the reservation into a refunded amount, with its ledger postings, once. */
@@ -80,7 +80,7 @@ export async function recordRefund(db: Db, refundId: string): Promise<void> {
     if (!payment) return;
     const refunded = Number(payment.amountRefundedCents) + Number(refund.amountCents);
     await postRefund(trx, payment, refund);
-    await Refund.query(trx).findById(refundId).patch({ status: 'succeeded', reserved: false, succeededAt: new Date(), updatedAt: new Date() });
+    await Refund.query(trx).findById(refundId).patch({ status: 'succeeded', closedStatus: 'succeeded', reserved: false, succeededAt: new Date(), updatedAt: new Date() });
     await Payment.query(trx)
       .findById(payment.id)
       .patch({
@@ -99,5 +99,5 @@ export async function failRefund(db: Db, refundId: string, reason: string, relea
   await Refund.query(db)
     .findById(refundId)
     .where('status', 'pending')
-    .patch({ status: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
+    .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
 }

@@ -75,7 +75,7 @@ export async function reopenFailedRelease(db: Db, publicId: string): Promise<voi
   await ReleaseRun.query(db)
     .findById(publicId)
     .where('status', 'failed')
-    .patch({ status: 'pending', failureReason: null, closedAt: null, revision: 0, updatedAt: new Date() } as Partial<ReleaseRun>);
+    .patch({ status: 'pending', closedStatus: null, failureReason: null, closedAt: null, revision: 0, updatedAt: new Date() } as Partial<ReleaseRun>);
 }
 
 /** False when the run does not exist. */
@@ -119,5 +119,5 @@ export async function closeRelease(db: Db, publicId: string, close: { status: 'a
   await ReleaseRun.query(db)
     .findById(publicId)
     .whereIn('status', OPEN_RELEASE_STATUSES)
-    .patch({ status: close.status, ...failureReason, closedAt: new Date(), updatedAt: new Date() });
+    .patch({ status: close.status, closedStatus: close.status, ...failureReason, closedAt: new Date(), updatedAt: new Date() });
 }

@@ -60,7 +60,7 @@ export async function insertRetentionRun(trx: Knex, input: OpenRetentionRunInput
 
 /** A replayed failed run (reset or restart) takes up its failed policies again from their committed cursors. */
 async function reopenFailedRun(trx: Knex, retentionRunId: string): Promise<void> {
-  const reopened = await RetentionRun.query(trx).findById(retentionRunId).where('status', 'failed').patch({ status: 'running', completedAt: null });
+  const reopened = await RetentionRun.query(trx).findById(retentionRunId).where('status', 'failed').patch({ status: 'running', closedStatus: null, completedAt: null });
   if (reopened > 0) {
     await RetentionRunPolicy.query(trx).where({ retentionRunId, status: 'failed' }).patch({ status: 'pending', error: null });
   }
@@ -174,5 +174,5 @@ export async function closeRetentionRun(db: Db, input: { retentionRunId: string;
   await RetentionRun.query(db)
     .findById(input.retentionRunId)
     .where('status', 'running')
-    .patch({ status: input.status, completedAt: new Date() });
+    .patch({ status: input.status, closedStatus: input.status, completedAt: new Date() });
 }
