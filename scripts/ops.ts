@@ -7,9 +7,7 @@
 // leaves a clear account of what was done); a run the API refuses with 409 (completed, or replayed
 // meanwhile) is skipped. `--dry-run` asks the API's bulk endpoint how many runs it would replay.
 import type { Static } from '@sinclair/typebox';
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { mintToken } from '../api/middleware/auth';
 import { eachBounded } from '../lib/bounded';
 import { loadConfigOrExit } from '../lib/config';
 import type { ErrorBody } from '../lib/errors';
@@ -36,8 +34,9 @@ const USAGE = `usage: npm run ops -- <command> [--api URL] [--token JWT]
   schedules trigger|pause|unpause <id>
   drift [--type T] [--since ISO]     closed runs their records disagree with; exits ${DRIFT_FOUND_EXIT} when any is found
 
---api defaults to PUBLIC_API_URL, else http://HOST:PORT. --token defaults to a token minted here with
-JWT_SECRET (role operator, subject ops-cli:<OS user>, so run_replays names who replayed).
+--api defaults to PUBLIC_API_URL, else http://HOST:PORT. --token defaults to EDULURE_TOKEN: a token of
+your own (from whoever issues them; locally \`npm run token -- --role operator --sub you\`). The CLI never
+mints one: it holds no signing key, so an operator's machine cannot make an admin token.
 `;
 
 class UsageError extends Error {}
@@ -338,7 +337,8 @@ async function main(): Promise<number> {
   if (positionals.length === 0) throw new UsageError('no command');
   const config = loadConfigOrExit();
   const baseUrl = values.api ?? config.PUBLIC_API_URL ?? `http://${config.HOST}:${config.PORT}`;
-  const token = values.token ?? mintToken(config, { sub: `ops-cli:${userInfo().username}`, roles: ['operator'], expiresInSeconds: 3600 });
+  const token = values.token ?? process.env.EDULURE_TOKEN;
+  if (!token) throw new UsageError('no token: pass --token JWT or set EDULURE_TOKEN');
   return dispatch(apiClient(baseUrl, token), positionals, values);
 }
 

@@ -29,18 +29,21 @@ describe('ops CLI against the real API (issue 7)', function () {
   let completed: { assetId: string; run: Run };
   let since: string;
   const failedRuns: Run[] = [];
+  /** The operator's own token, as `EDULURE_TOKEN` gives it to the CLI. */
+  const operatorToken = tokenFor('operator', `ops-cli:${userInfo().username}`);
 
   /**
    * `npm run ops -- <args> --api <test API>` as `node dist/scripts/ops.js` (what npm runs, without its
    * start-up), asynchronously: the API answering it lives in this process.
    */
-  const ops = (...args: string[]) =>
+  const opsWith = (env: NodeJS.ProcessEnv, ...args: string[]) =>
     new Promise<CliResult>((resolve) => {
       const argv = [compiledEntrypoint('scripts/ops.ts'), ...args, '--api', api.url];
-      execFile(process.execPath, argv, { cwd: ROOT, env: process.env, timeout: 120_000 }, (err, stdout, stderr) =>
+      execFile(process.execPath, argv, { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
       );
     });
+  const ops = (...args: string[]) => opsWith({ ...process.env, EDULURE_TOKEN: operatorToken }, ...args);
 
   const untilClosed = async (run: Pick<Run, 'workflowId' | 'runId'>) =>
     (await temporalClient()).workflow.getHandle(run.workflowId, run.runId).result();
@@ -96,6 +99,10 @@ describe('ops CLI against the real API (issue 7)', function () {
     const learner = await ops('runs', 'list', '--token', tokenFor('learner'));
     expect(learner.code).to.equal(1);
     expect(learner.stderr).to.contain('403');
+    const { EDULURE_TOKEN: _none, ...withoutToken } = process.env;
+    const tokenless = await opsWith({ ...withoutToken, JWT_SECRET: shared().config.JWT_SECRET }, 'runs', 'list');
+    expect(tokenless.code, 'the CLI mints no token, even with the signing secret at hand').to.equal(2);
+    expect(tokenless.stderr).to.contain('EDULURE_TOKEN');
     const usage = await ops('runs', 'replay', failedRuns[0].workflowId, '--reason', 'no mode given');
     expect(usage.code).to.equal(2);
     expect(usage.stderr).to.contain('missing --mode');
