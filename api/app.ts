@@ -26,9 +26,9 @@ function compile(route: AnyRoute): CompiledRoute {
   };
 }
 
-function principalFor(ctx: ParameterizedContext, route: AnyRoute, deps: AppDeps): Principal {
+async function principalFor(ctx: ParameterizedContext, route: AnyRoute, deps: AppDeps): Promise<Principal> {
   if (route.access === 'public' || route.access === 'stripe-signature') return ANONYMOUS;
-  const principal = authenticate(ctx.get('Authorization') || undefined, deps.config);
+  const principal = await authenticate(ctx.get('Authorization') || undefined, deps.config);
   requireRole(principal, route.access);
   return principal;
 }
@@ -46,7 +46,7 @@ async function readBody(ctx: ParameterizedContext, compiled: CompiledRoute): Pro
 function handle(compiled: CompiledRoute, deps: AppDeps) {
   const { route } = compiled;
   return async (ctx: ParameterizedContext) => {
-    const principal = principalFor(ctx, route, deps);
+    const principal = await principalFor(ctx, route, deps);
     if (route.rateGroup) deps.rateLimiter.take(principal === ANONYMOUS ? `ip:${ctx.ip}` : principal.sub, route.rateGroup);
     const params = { ...ctx.params };
     const query = { ...ctx.query };

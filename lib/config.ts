@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import Ajv from 'ajv';
 import { CronExpressionParser } from 'cron-parser';
+import { jwtKeysProblem, MIN_HS_SECRET_BYTES, type JwtKeySpec } from './jwtKeys';
 import dotenv from 'dotenv';
 
 const str = (def: string, description: string) => Type.String({ default: def, minLength: 1, description });
@@ -44,7 +45,11 @@ export const ConfigSchema = Type.Object({
   TEMPORAL_UI_URL: url('http://127.0.0.1:8233', 'Temporal Web UI base URL used to build `uiUrl`'),
   TEMPORAL_RETENTION_DAYS: int(30, 1, 3650, 'retention of closed runs set on the namespace by the stack runner'),
 
-  JWT_SECRET: str('edulure-local-jwt-secret-change-me', 'HS256 secret for bearer tokens (required in production)'),
+  JWT_SECRET: str('edulure-local-jwt-secret-change-me', 'HS256 secret (at least 32 bytes) of tokens without a `kid`, used only while JWT_KEYS and JWKS_URL are unset (required in production then)'),
+  JWT_KEYS: optional('JSON: `kid` → {"alg":"HS256","secret"} or {"alg":"RS256"|"EdDSA","publicKey":"<PEM>"}; every key verifies tokens naming its kid with its one algorithm (rotation: add the new key, then remove the old)'),
+  JWKS_URL: Type.Optional(Type.String({ pattern: '^https://', description: 'https URL of a JSON Web Key Set verifying RS256/EdDSA tokens by `kid` (cached, 5 s timeout)' })),
+  JWT_SIGNING_KEY: optional('what `npm run token` signs with: an HS secret or a private key (PEM); default JWT_SECRET'),
+  JWT_ACTIVE_KID: optional('the `kid` `npm run token` puts in its tokens (with JWT_SIGNING_KEY)'),
   JWT_ISSUER: str('edulure-flow', 'expected `iss` claim'),
   JWT_AUDIENCE: str('edulure-flow-api', 'expected `aud` claim'),
   METRICS_BEARER_TOKEN: optional('bearer token required by GET /metrics when set'),
@@ -93,7 +98,11 @@ export const ConfigSchema = Type.Object({
 
   STRIPE_API_BASE: url('http://127.0.0.1:12111', 'Stripe API base (stripe-mock); left at its default with a real STRIPE_SECRET_KEY, https://api.stripe.com is used'),
   STRIPE_SECRET_KEY: str('sk_test_123', 'Stripe secret key (stripe-mock accepts any sk_test_ key)'),
-  STRIPE_WEBHOOK_SECRET: str('whsec_local_edulure', 'secret that signs Stripe webhooks'),
+  STRIPE_WEBHOOK_SECRET: Type.String({
+    default: 'whsec_local_edulure',
+    pattern: '^[^,\\s]+(,[^,\\s]+)?$',
+    description: 'secret that signs Stripe webhooks; two comma-separated while Stripe rolls one',
+  }),
 
   PAYMENTS_ALLOWED_CURRENCIES: list('usd,eur,gbp', 'currencies payments may use, lowercase ISO 4217'),
   PAYMENTS_TAX_TABLE: str('{"US":0,"GB":0.2,"DE":0.19,"FR":0.2}', 'JSON object: tax region → rate (fraction 0–1)'),
@@ -159,6 +168,7 @@ const LIST_SETTINGS = [
   'CORS_ALLOWED_ORIGINS',
   'CORS_ALLOWED_METHODS',
   'CORS_ALLOWED_HEADERS',
+  'STRIPE_WEBHOOK_SECRET',
 ] as const;
 type ListSetting = (typeof LIST_SETTINGS)[number];
 
@@ -166,8 +176,9 @@ type ListSetting = (typeof LIST_SETTINGS)[number];
 type RawConfig = Static<typeof ConfigSchema>;
 
 /** The configuration as the platform uses it: lists as arrays, the tax table as an object. */
-export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE'> & { readonly [K in ListSetting]: readonly string[] } & {
+export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE' | 'JWT_KEYS'> & { readonly [K in ListSetting]: readonly string[] } & {
   readonly PAYMENTS_TAX_TABLE: Readonly<Record<string, number>>;
+  readonly JWT_KEYS?: Readonly<Record<string, JwtKeySpec>>;
 };
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
@@ -183,11 +194,16 @@ export class ConfigError extends Error {
 function crossChecks(config: RawConfig): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
-    for (const key of ['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
+    const tokenKeys = config.JWT_KEYS || config.JWKS_URL ? [] : (['JWT_SECRET'] as const);
+    for (const key of [...tokenKeys, 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
       if (isDefault(config, key)) problems.push(`${key}: must be set in production (the local default is public)`);
     }
   }
-  if (config.JWT_SECRET.length < 16) problems.push('JWT_SECRET: must be at least 16 characters');
+  if (Buffer.byteLength(config.JWT_SECRET) < MIN_HS_SECRET_BYTES) problems.push(`JWT_SECRET: must be at least ${MIN_HS_SECRET_BYTES} bytes`);
+  if (config.JWT_KEYS !== undefined) {
+    const problem = jsonObjectProblem(config.JWT_KEYS) ?? jwtKeysProblem(JSON.parse(config.JWT_KEYS) as Record<string, unknown>);
+    if (problem) problems.push(`JWT_KEYS: ${problem}`);
+  }
   if (!isTaxTable(config.PAYMENTS_TAX_TABLE)) {
     problems.push('PAYMENTS_TAX_TABLE: must be a JSON object of region → rate between 0 and 1');
   }
@@ -223,6 +239,15 @@ function cronProblem(expression: string, timezone: string): string | undefined {
   }
 }
 
+function jsonObjectProblem(value: string): string | undefined {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? undefined : 'must be a JSON object';
+  } catch {
+    return 'must be a JSON object';
+  }
+}
+
 function isTaxTable(value: string): boolean {
   try {
     const table = JSON.parse(value) as unknown;
@@ -250,7 +275,8 @@ const listOf = (value: string): string[] => value.split(',').filter(Boolean);
 function parsed(raw: RawConfig): Config {
   const lists = Object.fromEntries(LIST_SETTINGS.map((key) => [key, Object.freeze(listOf(raw[key]))])) as Record<ListSetting, readonly string[]>;
   const taxTable = Object.freeze(JSON.parse(raw.PAYMENTS_TAX_TABLE) as Record<string, number>);
-  return Object.freeze({ ...raw, ...lists, PAYMENTS_TAX_TABLE: taxTable });
+  const jwtKeys = raw.JWT_KEYS === undefined ? undefined : Object.freeze(JSON.parse(raw.JWT_KEYS) as Record<string, JwtKeySpec>);
+  return Object.freeze({ ...raw, ...lists, PAYMENTS_TAX_TABLE: taxTable, JWT_KEYS: jwtKeys });
 }
 
 /** Whether a setting still has its local default (e.g. a public development secret). */

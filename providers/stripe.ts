@@ -38,9 +38,20 @@ export async function stripeReachable(settings: Omit<StripeSettings, 'timeoutMs'
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 
-/** Verifies a webhook's signature and timestamp (5 minutes' tolerance) and parses it. */
-export function verifyWebhook(rawBody: Buffer, signature: string, secret: string): Stripe.Event {
-  return Stripe.webhooks.constructEvent(rawBody, signature, secret, 300);
+/**
+ * Verifies a webhook's signature and timestamp (5 minutes' tolerance) with any of the secrets (two while
+ * Stripe rolls one) and parses it.
+ */
+export function verifyWebhook(rawBody: Buffer, signature: string, secrets: readonly string[]): Stripe.Event {
+  let refusal: unknown = new Error('no webhook secret configured');
+  for (const secret of secrets) {
+    try {
+      return Stripe.webhooks.constructEvent(rawBody, signature, secret, 300);
+    } catch (err) {
+      refusal = err;
+    }
+  }
+  throw refusal;
 }
 
 export const isCardError = (err: unknown): err is Stripe.errors.StripeCardError =>

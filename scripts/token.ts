@@ -1,8 +1,10 @@
 // `npm run token -- --role admin --sub alice [--role finance] [--ttl 3600]`:
-// mints a bearer token for local use and prints it alone on its last line.
+// mints a bearer token and prints it alone on its last line. It signs with JWT_SIGNING_KEY (an HS secret
+// or a private key in PEM; its kid JWT_ACTIVE_KID) when set, else with JWT_SECRET.
 import { parseArgs } from 'node:util';
 import { mintToken } from '../api/middleware/auth';
 import { loadConfigOrExit } from '../lib/config';
+import { signToken } from '../lib/jwtSigning';
 import { Roles, type Role } from '../schemas/common';
 
 const { values } = parseArgs({
@@ -25,4 +27,14 @@ if (!Number.isInteger(ttl) || ttl <= 0) {
   process.exit(2);
 }
 const config = loadConfigOrExit();
-console.log(mintToken(config, { sub: values.sub as string, roles: roles as Role[], expiresInSeconds: ttl }));
+const claims = { sub: values.sub as string, roles: roles as Role[], expiresInSeconds: ttl };
+const signed = config.JWT_SIGNING_KEY
+  ? signToken({ key: config.JWT_SIGNING_KEY, kid: config.JWT_ACTIVE_KID, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }, claims)
+  : Promise.resolve(mintToken(config, claims));
+signed.then(
+  (token) => console.log(token),
+  (err: Error) => {
+    console.error(`token: ${err.message}`);
+    process.exit(1);
+  },
+);

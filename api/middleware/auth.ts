@@ -1,5 +1,6 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { JWTPayload } from 'jose';
 import jwt from 'jsonwebtoken';
+import { JwtKeyRing, TokenRejected, type JwtVerificationSettings } from '../../lib/jwtKeys';
 import { forbidden, unauthorized } from '../../lib/errors';
 import { Roles, type Role } from '../../schemas/common';
 
@@ -10,45 +11,34 @@ export interface Principal {
 
 export const ANONYMOUS: Principal = { sub: 'anonymous', roles: [] };
 
-export interface JwtSettings {
-  JWT_SECRET: string;
-  JWT_ISSUER: string;
-  JWT_AUDIENCE: string;
-}
+export type JwtSettings = JwtVerificationSettings;
 
-const secretKeys = new Map<string, KeyObject>();
+const keyRings = new WeakMap<JwtSettings, JwtKeyRing>();
+
+/** The key ring of these settings, made once (keys parsed, the JWKS client and its cache kept). */
+function keyRingOf(settings: JwtSettings): JwtKeyRing {
+  let ring = keyRings.get(settings);
+  if (!ring) {
+    ring = new JwtKeyRing(settings);
+    keyRings.set(settings, ring);
+  }
+  return ring;
+}
 
 /**
- * The HS256 secret as a key object, made once: given a string, jsonwebtoken first tries
- * to parse it as a public key on every verification, and that failed parse cost about a
- * millisecond per request.
+ * Verifies `Authorization: Bearer <JWT>` against the configured keys (iss, aud, exp and sub required; the
+ * header's alg must be its key's) and returns who is calling.
  */
-function secretKey(secret: string): KeyObject {
-  let key = secretKeys.get(secret);
-  if (!key) {
-    key = createSecretKey(Buffer.from(secret, 'utf8'));
-    secretKeys.set(secret, key);
-  }
-  return key;
-}
-
-/** Verifies `Authorization: Bearer <JWT>` (HS256, iss, aud, exp required) and returns who is calling. */
-export function authenticate(header: string | undefined, settings: JwtSettings): Principal {
+export async function authenticate(header: string | undefined, settings: JwtSettings): Promise<Principal> {
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header ?? '');
   if (!match) throw unauthorized('TOKEN_MISSING', 'a bearer token is required');
-  let claims: jwt.JwtPayload;
+  let claims: JWTPayload;
   try {
-    claims = jwt.verify(match[1], secretKey(settings.JWT_SECRET), {
-      algorithms: ['HS256'],
-      issuer: settings.JWT_ISSUER,
-      audience: settings.JWT_AUDIENCE,
-      complete: false,
-    }) as jwt.JwtPayload;
+    claims = await keyRingOf(settings).verify(match[1]);
   } catch (err) {
-    const expired = err instanceof jwt.TokenExpiredError;
+    const expired = err instanceof TokenRejected && err.expired;
     throw unauthorized(expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID', expired ? 'the token has expired' : 'the token is invalid');
   }
-  if (typeof claims.exp !== 'number') throw unauthorized('TOKEN_INVALID', 'the token has no expiry');
   if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw unauthorized('TOKEN_INVALID', 'the token has no subject');
   const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is Role => Roles.includes(r as Role)) : [];
   return { sub: claims.sub, roles };
@@ -68,6 +58,7 @@ export interface MintOptions {
   expiresInSeconds: number;
 }
 
+/** A token signed with JWT_SECRET (HS256, no kid): for tests and local use while no JWT_KEYS are set. */
 export function mintToken(settings: JwtSettings, options: MintOptions): string {
   return jwt.sign({ roles: options.roles }, settings.JWT_SECRET, {
     algorithm: 'HS256',

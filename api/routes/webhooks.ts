@@ -8,10 +8,10 @@ import { defineRoute } from '../route';
 
 const WebhookAck = Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() });
 
-function verified(rawBody: Buffer | undefined, signature: string | string[] | undefined, secret: string): Stripe.Event {
+function verified(rawBody: Buffer | undefined, signature: string | string[] | undefined, secrets: readonly string[]): Stripe.Event {
   if (typeof signature !== 'string' || !rawBody) throw badRequest('SIGNATURE_MISSING', 'a Stripe-Signature header is required');
   try {
-    return verifyWebhook(rawBody, signature, secret);
+    return verifyWebhook(rawBody, signature, secrets);
   } catch {
     throw badRequest('SIGNATURE_INVALID', 'the Stripe signature is invalid or too old');
   }

@@ -26,7 +26,7 @@ export function postWebhook(apiUrl: string, event: object, options: { secret?: s
   const payload = JSON.stringify(event);
   const signature = Stripe.webhooks.generateTestHeaderString({
     payload,
-    secret: options.secret ?? shared().config.STRIPE_WEBHOOK_SECRET,
+    secret: options.secret ?? shared().config.STRIPE_WEBHOOK_SECRET[0],
     timestamp: options.timestamp,
   });
   return call(apiUrl, 'POST', '/api/v1/webhooks/stripe', { body: payload, headers: { 'Stripe-Signature': signature } });

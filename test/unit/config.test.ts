@@ -53,6 +53,15 @@ describe('configuration (validated once at boot)', () => {
     expect(problems.map((p) => p.split(':')[0]).sort()).to.deep.equal(['DATA_RETENTION_CRON', 'RELEASE_CHANGE_FREEZE_CRON']);
   });
 
+  it('checks signing keys at boot: 32-byte HS secrets, one known algorithm each, https key sets', () => {
+    const problems = problemsOf({ JWT_SECRET: 'too-short-for-hs256', JWT_KEYS: JSON.stringify({ a: { alg: 'HS256', secret: 'short' } }) });
+    expect(problems.map((p) => p.split(':')[0]).sort()).to.deep.equal(['JWT_KEYS', 'JWT_SECRET']);
+    expect(problemsOf({ JWKS_URL: 'http://keys.example/jwks.json' }).map((p) => p.split(':')[0])).to.deep.equal(['JWKS_URL']);
+    expect(problemsOf({ JWT_KEYS: JSON.stringify({ a: { alg: 'none', secret: 'x'.repeat(40) } }) })).to.have.length(1);
+    expect(problemsOf({ JWT_KEYS: JSON.stringify({ a: { alg: 'RS256', publicKey: 'not a key' } }) })).to.have.length(1);
+    expect(problemsOf({ JWT_KEYS: '[1,2]' })).to.deep.equal(['JWT_KEYS: must be a JSON object']);
+  });
+
   it('requires TLS certificate and key together', () => {
     expect(problemsOf({ TEMPORAL_TLS_CERT: '/tmp/cert.pem' })).to.have.length(1);
   });
