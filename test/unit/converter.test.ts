@@ -15,7 +15,7 @@ import {
   sniffKind,
   type ConverterSettings,
 } from '../../providers/converter';
-import { stripExternalRelationships } from '../../providers/officeLinks';
+import { stripExternalRelationships, withoutExternalRelationships } from '../../providers/officeLinks';
 import { runProcess } from '../../providers/runProcess';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
@@ -442,6 +442,23 @@ describe('converter', function () {
       expect((await stripExternalRelationships(untouched)).output).to.equal(untouched);
     });
 
+    it('recognises external relationships however they are spelled', () => {
+      const rels = [
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">',
+        '<Relationship Id="a" Type="t" Target="media/image1.png"/>',
+        `<Relationship Id="b" Type='t' Target='http://evil.test/x.png' TargetMode='&#69;xternal'/>`,
+        '<Relationship Id="c" Type="t" Target="file:///etc/passwd"/>',
+        '<Relationship Id="d" Type="t" Target="x" TargetMode="External"></Relationship>',
+        '<Relationship Id="e" Type="t" Target="/word/document.xml" TargetMode="Internal"/>',
+        '</Relationships>',
+      ].join('\n');
+      const { text, count } = withoutExternalRelationships(rels);
+      expect(count).to.equal(3);
+      expect(text).to.include('Id="a"').and.to.include('Id="e"');
+      expect(text).not.to.match(/Id="[bcd]"/);
+      expect(text.split('\n')).to.have.length(rels.split('\n').length);
+    });
+
     it('converts a docx with externally linked pictures: nothing reaches the listener, no image is embedded', async () => {
       const pdfPath = await converter.officeToPdf(await writeAttackDocx(), workDir);
       expect(listener.connections()).to.equal(0);
@@ -479,6 +496,16 @@ describe('converter', function () {
       expect(await readFile(hostFile, 'utf8')).to.equal('visible outside only');
       await expectConversionError(sandboxed('cat', [hostFile]), 'corrupt_input');
       await expectConversionError(sandboxed('ls', [path.resolve(__dirname, '../..')]), 'corrupt_input');
+    });
+
+    it('calls a sandbox that cannot start a retryable tool failure, not bad content', async () => {
+      const missingInput = runSandboxed('cat', ['/input.pdf'], {
+        timeoutMs: 10_000,
+        limits,
+        inputs: [{ host: path.join(workDir, 'gone.pdf'), path: '/input.pdf' }],
+      });
+      const err = await expectConversionError(missingInput, 'tool_crashed');
+      expect(err.message).to.include('bwrap:');
     });
 
     it('limits the address space and CPU time of the tool', async () => {
