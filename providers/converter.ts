@@ -6,12 +6,13 @@ import path from 'node:path';
 import { ConversionError, corruptInput } from './conversionError';
 import { inspectCsv, type CsvFacts } from './csv';
 import { inspectEpub, type EpubFacts } from './epub';
-import { detectKind, type FileKind } from './fileKind';
-import { imageRenditions, type ImageRenditions } from './images';
+import { detectKind, zipUncompressedSize, type FileKind } from './fileKind';
+import { DEFAULT_IMAGE_MAX_PIXELS, imageRenditions, type ImageRenditions } from './images';
 import { convertWithLibreOffice } from './libreoffice';
-import { runProcess } from './runProcess';
+import { DEFAULT_SANDBOX_LIMITS, runSandboxed, type SandboxLimits } from './sandbox';
 
 export { ConversionError, type ConversionFailureReason } from './conversionError';
+export { runSandboxed, type SandboxLimits } from './sandbox';
 export { detectKind, sniffKind, SNIFF_BYTES, type FileKind } from './fileKind';
 export type { CsvFacts } from './csv';
 export type { EpubFacts } from './epub';
@@ -24,7 +25,15 @@ export interface ConverterSettings {
   pdftotextBin: string;
   /** Deadline of one tool run; the tool is killed when it passes. */
   timeoutMs: number;
+  /** Address-space and CPU-time limits of every sandboxed tool run (default 4096 MiB, 120 s). */
+  sandbox?: SandboxLimits;
+  /** Larger images are refused as invalid content (default 50 000 000). */
+  imageMaxPixels?: number;
+  /** docx/pptx/epub declaring more inflated bytes are refused as invalid content (default 500 MiB). */
+  archiveMaxUncompressedBytes?: number;
 }
+
+export const DEFAULT_ARCHIVE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
 
 /** `signal` (e.g. an activity's cancellation signal) kills the running tool. */
 export interface RunControl {
@@ -53,6 +62,7 @@ const PDF_TEXT_MAX_BYTES = 64 * 1024;
 const THUMBNAIL_SIZE = 320;
 const THUMBNAIL_MAX_BYTES = 16 * 1024 * 1024;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const SANDBOX_PDF = '/input.pdf';
 
 /**
  * Naming the import filter stops LibreOffice from falling back to opening
@@ -65,24 +75,43 @@ const OFFICE_IMPORT_FILTERS: Partial<Record<FileKind, string>> = {
 
 export function createConverter(settings: ConverterSettings): Converter {
   const { timeoutMs } = settings;
+  const limits = settings.sandbox ?? DEFAULT_SANDBOX_LIMITS;
+  const maxArchiveBytes = settings.archiveMaxUncompressedBytes ?? DEFAULT_ARCHIVE_MAX_UNCOMPRESSED_BYTES;
+
+  /** Checked from the central directory before anything is inflated: a ZIP bomb never gets to a reader. */
+  async function assertArchiveWithinLimit(source: string | Buffer, kind: FileKind): Promise<void> {
+    const declared = await zipUncompressedSize(source);
+    if (declared > maxArchiveBytes) {
+      throw corruptInput(`the ${kind} would inflate to more than ${maxArchiveBytes} bytes (a decompression bomb)`);
+    }
+  }
+
+  /** poppler reads the PDF at a fixed path inside the sandbox and writes only to stdout. */
+  const runPoppler = (bin: string, pdfPath: string, args: (input: string) => string[], options: RunControl & { maxStdoutBytes?: number }) =>
+    runSandboxed(bin, args(SANDBOX_PDF), {
+      timeoutMs,
+      signal: options.signal,
+      maxStdoutBytes: options.maxStdoutBytes,
+      limits,
+      inputs: [{ host: path.resolve(pdfPath), path: SANDBOX_PDF }],
+    });
 
   async function officeToPdf(inputPath: string, outDir: string, control: RunControl = {}): Promise<string> {
     const kind = await detectKind(inputPath);
     const inputFilter = OFFICE_IMPORT_FILTERS[kind];
     if (!inputFilter) throw corruptInput(`not a docx or pptx document (looks like ${kind})`);
+    await assertArchiveWithinLimit(inputPath, kind);
     return convertWithLibreOffice(inputPath, outDir, 'pdf', {
       bin: settings.libreofficeBin,
       timeoutMs,
       signal: control.signal,
       inputFilter,
+      sandbox: limits,
     });
   }
 
   async function inspectPdf(pdfPath: string, control: RunControl = {}): Promise<PdfFacts> {
-    const info = await runProcess(settings.pdfinfoBin, [path.resolve(pdfPath)], {
-      timeoutMs,
-      signal: control.signal,
-    });
+    const info = await runPoppler(settings.pdfinfoBin, pdfPath, (input) => [input], control);
     const pages = /^Pages:\s+(\d+)\s*$/m.exec(info.stdout.toString('utf8'));
     if (!pages) throw corruptInput('pdfinfo reports no page count');
     return { pageCount: Number(pages[1]), text: await extractText(pdfPath, control) };
@@ -90,10 +119,11 @@ export function createConverter(settings: ConverterSettings): Converter {
 
   async function extractText(pdfPath: string, control: RunControl): Promise<string> {
     try {
-      const { stdout } = await runProcess(
+      const { stdout } = await runPoppler(
         settings.pdftotextBin,
-        ['-q', '-enc', 'UTF-8', '-nopgbrk', path.resolve(pdfPath), '-'],
-        { timeoutMs, signal: control.signal, maxStdoutBytes: PDF_TEXT_MAX_BYTES },
+        pdfPath,
+        (input) => ['-q', '-enc', 'UTF-8', '-nopgbrk', input, '-'],
+        { signal: control.signal, maxStdoutBytes: PDF_TEXT_MAX_BYTES },
       );
       // A cut can split a character; Postgres text columns reject NUL.
       return stdout.toString('utf8').replace(/\uFFFD+$/, '').replaceAll('\u0000', '').trim();
@@ -105,10 +135,11 @@ export function createConverter(settings: ConverterSettings): Converter {
   }
 
   async function pdfThumbnail(pdfPath: string, control: RunControl = {}): Promise<Buffer> {
-    const { stdout, truncated } = await runProcess(
+    const { stdout, truncated } = await runPoppler(
       settings.pdftoppmBin,
-      ['-q', '-png', '-singlefile', '-f', '1', '-l', '1', '-scale-to', String(THUMBNAIL_SIZE), path.resolve(pdfPath)],
-      { timeoutMs, signal: control.signal, maxStdoutBytes: THUMBNAIL_MAX_BYTES },
+      pdfPath,
+      (input) => ['-q', '-png', '-singlefile', '-f', '1', '-l', '1', '-scale-to', String(THUMBNAIL_SIZE), input],
+      { signal: control.signal, maxStdoutBytes: THUMBNAIL_MAX_BYTES },
     );
     if (truncated || !stdout.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) {
       throw corruptInput('pdftoppm rendered no PNG for page 1');
@@ -121,8 +152,11 @@ export function createConverter(settings: ConverterSettings): Converter {
     officeToPdf,
     inspectPdf,
     pdfThumbnail,
-    imageRenditions: (input) => imageRenditions(input, timeoutMs),
-    inspectEpub,
+    imageRenditions: (input) => imageRenditions(input, timeoutMs, settings.imageMaxPixels ?? DEFAULT_IMAGE_MAX_PIXELS),
+    inspectEpub: async (input) => {
+      await assertArchiveWithinLimit(input, 'epub');
+      return inspectEpub(input);
+    },
     inspectCsv: async (input) => inspectCsv(input),
   };
 }

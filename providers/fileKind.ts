@@ -30,11 +30,15 @@ export function sniffKind(firstBytes: Buffer, zipEntries: string[] = [], isCompl
 
 /** Classifies a file on disk or in memory, reading only its head and, for a ZIP, its central directory. */
 export async function detectKind(source: string | Buffer): Promise<FileKind> {
-  if (Buffer.isBuffer(source)) return classify(bufferReader(source));
+  return withRandomAccess(source, classify);
+}
+
+async function withRandomAccess<T>(source: string | Buffer, use: (file: RandomAccess) => Promise<T>): Promise<T> {
+  if (Buffer.isBuffer(source)) return use(bufferReader(source));
   const handle = await open(source, 'r');
   try {
     const { size } = await handle.stat();
-    return await classify({
+    return await use({
       size,
       read: async (offset, length) => {
         const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
@@ -105,12 +109,34 @@ const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 /** Office documents and EPUBs have directories far below this; a bigger one is read in part. */
 const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
 
+interface ZipEntry {
+  name: string;
+  /** As the central directory declares it: what inflating the entry would produce. */
+  uncompressedSize: number;
+}
+
 /** Names of the entries of a ZIP file; [] when the archive's directory cannot be found. */
 async function listZipEntries(file: RandomAccess): Promise<string[]> {
+  return (await readZipDirectory(file)).entries.map((entry) => entry.name);
+}
+
+async function readZipDirectory(file: RandomAccess): Promise<{ entries: ZipEntry[]; truncated: boolean }> {
   const directory = await locateCentralDirectory(file);
-  if (!directory) return [];
+  if (!directory) return { entries: [], truncated: false };
   const bytes = await file.read(directory.offset, Math.min(directory.size, MAX_DIRECTORY_BYTES));
-  return parseCentralDirectory(bytes);
+  return { entries: parseCentralDirectory(bytes), truncated: directory.size > MAX_DIRECTORY_BYTES };
+}
+
+/**
+ * The total size a ZIP archive declares for its entries once inflated, read
+ * from its central directory without inflating anything. Infinity when the
+ * directory is too big to read whole (no honest document has one); 0 when
+ * there is no directory (not a ZIP: its reader will say so).
+ */
+export async function zipUncompressedSize(source: string | Buffer): Promise<number> {
+  const { entries, truncated } = await withRandomAccess(source, readZipDirectory);
+  if (truncated) return Infinity;
+  return entries.reduce((total, entry) => total + entry.uncompressedSize, 0);
 }
 
 async function locateCentralDirectory(file: RandomAccess): Promise<{ offset: number; size: number } | undefined> {
@@ -139,15 +165,30 @@ async function locateZip64Directory(
   return { size: Number(record.readBigUInt64LE(40)), offset: Number(record.readBigUInt64LE(48)) };
 }
 
-function parseCentralDirectory(bytes: Buffer): string[] {
-  const names: string[] = [];
+function parseCentralDirectory(bytes: Buffer): ZipEntry[] {
+  const entries: ZipEntry[] = [];
   let at = 0;
   while (at + 46 <= bytes.length && bytes.readUInt32LE(at) === CENTRAL_HEADER_SIGNATURE) {
     const nameLength = bytes.readUInt16LE(at + 28);
     const extraLength = bytes.readUInt16LE(at + 30);
     const commentLength = bytes.readUInt16LE(at + 32);
-    names.push(bytes.toString('utf8', at + 46, Math.min(bytes.length, at + 46 + nameLength)));
+    const extraStart = at + 46 + nameLength;
+    entries.push({
+      name: bytes.toString('utf8', at + 46, Math.min(bytes.length, extraStart)),
+      uncompressedSize: declaredSize(bytes.readUInt32LE(at + 24), bytes.subarray(extraStart, extraStart + extraLength)),
+    });
     at += 46 + nameLength + extraLength + commentLength;
   }
-  return names;
+  return entries;
+}
+
+const ZIP64_EXTRA_ID = 0x0001;
+
+/** A 32-bit size of 0xffffffff defers to the ZIP64 extra field, whose first value is then the uncompressed size. */
+function declaredSize(size32: number, extra: Buffer): number {
+  if (size32 !== 0xffffffff) return size32;
+  for (let at = 0; at + 4 <= extra.length; at += 4 + extra.readUInt16LE(at + 2)) {
+    if (extra.readUInt16LE(at) === ZIP64_EXTRA_ID && at + 12 <= extra.length) return Number(extra.readBigUInt64LE(at + 4));
+  }
+  return size32;
 }

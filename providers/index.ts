@@ -50,6 +50,9 @@ export function createProviders(config: Config, db: Db) {
       pdfinfoBin: config.PDFINFO_BIN,
       pdftotextBin: config.PDFTOTEXT_BIN,
       timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000,
+      sandbox: { memoryMb: config.CONVERTER_MEMORY_MB, cpuSeconds: config.CONVERTER_CPU_SECONDS },
+      imageMaxPixels: config.IMAGE_MAX_PIXELS,
+      archiveMaxUncompressedBytes: config.ARCHIVE_MAX_UNCOMPRESSED_MB * 1024 * 1024,
     }),
     // A scan reads the whole upload, so it gets a converter's time budget rather than an HTTP call's.
     scanner: createScanner({ clamdHost: config.CLAMD_HOST, clamdPort: config.CLAMD_PORT, timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000 }),

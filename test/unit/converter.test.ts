@@ -1,10 +1,22 @@
+import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import JSZip from 'jszip';
 import sharp from 'sharp';
-import { ConversionError, createConverter, sniffKind, type ConverterSettings } from '../../providers/converter';
+import {
+  ConversionError,
+  createConverter,
+  runSandboxed,
+  sniffKind,
+  type ConverterSettings,
+} from '../../providers/converter';
+import { stripExternalRelationships, withoutExternalRelationships } from '../../providers/officeLinks';
+import { runProcess } from '../../providers/runProcess';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -28,6 +40,74 @@ async function expectConversionError(promise: Promise<unknown>, reason: string):
   expect((err as ConversionError).reason).to.equal(reason);
   expect((err as ConversionError).retryable).to.equal(reason !== 'corrupt_input');
   return err as ConversionError;
+}
+
+const IMAGE_RELATIONSHIP = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/image';
+
+/** An inline picture whose bytes live at the relationship `rid` (r:link = linked, not embedded). */
+const linkedPicture = (rid: string, id: number) =>
+  `<w:p><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="952500" cy="952500"/>` +
+  `<wp:docPr id="${id}" name="Picture ${id}"/><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">` +
+  `<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture">` +
+  `<pic:nvPicPr><pic:cNvPr id="${id}" name="linked${id}.png"/><pic:cNvPicPr/></pic:nvPicPr>` +
+  `<pic:blipFill><a:blip r:link="${rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>` +
+  `<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="952500" cy="952500"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr>` +
+  `</pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>`;
+
+/** handout.docx with two pictures linked from outside the package: a URL and a local file. */
+async function docxWithExternalPictures(url: string, fileUrl: string): Promise<Buffer> {
+  const zip = await JSZip.loadAsync(await readFixture('handout.docx'));
+  const rels = await zip.file('word/_rels/document.xml.rels')!.async('string');
+  const external = (id: string, target: string) =>
+    `<Relationship Id="${id}" Type="${IMAGE_RELATIONSHIP}" Target="${target}" TargetMode="External"/>`;
+  zip.file(
+    'word/_rels/document.xml.rels',
+    rels.replace('</Relationships>', `${external('rIdRemote', url)}${external('rIdLocal', fileUrl)}</Relationships>`),
+  );
+  const document = await zip.file('word/document.xml')!.async('string');
+  zip.file('word/document.xml', document.replace('<w:body>', `<w:body>${linkedPicture('rIdRemote', 101)}${linkedPicture('rIdLocal', 102)}`));
+  return zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' });
+}
+
+/** A listener on 127.0.0.1 that serves a PNG and counts the connections reaching it. */
+async function startListener(png: Buffer) {
+  let connections = 0;
+  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Rows of `pdfimages -list` (after its two header lines): one per image embedded in the PDF. */
+async function embeddedImages(pdfPath: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('pdfimages', ['-list', pdfPath]);
+  return stdout.trim().split('\n').slice(2);
+}
+
+/** LibreOffice as it ran before the sandbox: plain process, inherited environment, network. */
+async function convertUnprotected(inputPath: string, outDir: string): Promise<string> {
+  await runProcess(
+    settings.libreofficeBin,
+    ['--headless', `-env:UserInstallation=file://${outDir}/profile`, '--convert-to', 'pdf', '--outdir', outDir, inputPath],
+    { timeoutMs: 120_000 },
+  );
+  return path.join(outDir, `${path.parse(inputPath).name}.pdf`);
+}
+
+/** Sets one byte range of the first central-directory record naming `entry`. */
+function declareUncompressedSize(zip: Buffer, entry: string, size: number): Buffer {
+  const patched = Buffer.from(zip);
+  for (let at = patched.indexOf('PK\x01\x02', 0, 'latin1'); at >= 0; at = patched.indexOf('PK\x01\x02', at + 4, 'latin1')) {
+    const nameLength = patched.readUInt16LE(at + 28);
+    if (patched.toString('utf8', at + 46, at + 46 + nameLength) !== entry) continue;
+    patched.writeUInt32LE(size, at + 24);
+    return patched;
+  }
+  throw new Error(`no central-directory record for ${entry}`);
 }
 
 const sofficeWorkDirs = async () => (await readdir(os.tmpdir())).filter((n) => n.startsWith('edulure-soffice-'));
@@ -305,6 +385,169 @@ describe('converter', function () {
       await expectConversionError(converter.imageRenditions(Buffer.from('not an image')), 'corrupt_input');
       const truncated = (await readFixture('photo.jpg')).subarray(0, 4000);
       await expectConversionError(converter.imageRenditions(truncated), 'corrupt_input');
+    });
+  });
+
+  describe('untrusted files', () => {
+    let listener: Awaited<ReturnType<typeof startListener>>;
+    let secretPng: Buffer;
+
+    beforeEach(async () => {
+      secretPng = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c33' } }).png().toBuffer();
+      listener = await startListener(secretPng);
+    });
+    afterEach(async () => {
+      await listener.close();
+    });
+
+    async function writeAttackDocx(): Promise<string> {
+      const secretPath = path.join(workDir, 'secret.png');
+      await writeFile(secretPath, secretPng);
+      const docxPath = path.join(workDir, 'linked.docx');
+      await writeFile(docxPath, await docxWithExternalPictures(`http://127.0.0.1:${listener.port}/x.png`, `file://${secretPath}`));
+      return docxPath;
+    }
+
+    it('the attack is real: unprotected LibreOffice fetches the URL and embeds the local file; stripped, it does neither', async () => {
+      const docxPath = await writeAttackDocx();
+      const rawOut = await mkdtemp(path.join(workDir, 'raw-'));
+      expect(await embeddedImages(await convertUnprotected(docxPath, rawOut))).to.have.length(2);
+      expect(listener.connections(), 'LibreOffice fetched the linked picture').to.be.greaterThan(0);
+
+      const fetchedBefore = listener.connections();
+      const { output, removed } = await stripExternalRelationships(await readFile(docxPath));
+      expect(removed).to.equal(2);
+      const strippedPath = path.join(workDir, 'stripped.docx');
+      await writeFile(strippedPath, output);
+      const strippedOut = await mkdtemp(path.join(workDir, 'stripped-'));
+      expect(await embeddedImages(await convertUnprotected(strippedPath, strippedOut))).to.deep.equal([]);
+      expect(listener.connections()).to.equal(fetchedBefore);
+    });
+
+    it('strips only external relationships and leaves every other part byte-identical', async () => {
+      const original = await JSZip.loadAsync(await readFile(await writeAttackDocx()));
+      const { output } = await stripExternalRelationships(await original.generateAsync({ type: 'nodebuffer' }));
+      const stripped = await JSZip.loadAsync(output);
+      expect(Object.keys(stripped.files)).to.deep.equal(Object.keys(original.files));
+      const parts = Object.values(original.files).filter((entry) => !entry.dir).map((entry) => entry.name);
+      expect(parts).to.include('word/document.xml');
+      for (const name of parts.filter((n) => n !== 'word/_rels/document.xml.rels')) {
+        expect(await stripped.file(name)!.async('nodebuffer'), name).to.deep.equal(await original.file(name)!.async('nodebuffer'));
+      }
+      const rels = await stripped.file('word/_rels/document.xml.rels')!.async('string');
+      expect(rels).not.to.include('External');
+      expect(rels).to.include('Target="styles.xml"').and.to.include('Target="settings.xml"');
+
+      const untouched = await readFixture('handout.docx');
+      expect((await stripExternalRelationships(untouched)).output).to.equal(untouched);
+    });
+
+    it('recognises external relationships however they are spelled', () => {
+      const rels = [
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">',
+        '<Relationship Id="a" Type="t" Target="media/image1.png"/>',
+        `<Relationship Id="b" Type='t' Target='http://evil.test/x.png' TargetMode='&#69;xternal'/>`,
+        '<Relationship Id="c" Type="t" Target="file:///etc/passwd"/>',
+        '<Relationship Id="d" Type="t" Target="x" TargetMode="External"></Relationship>',
+        '<Relationship Id="e" Type="t" Target="/word/document.xml" TargetMode="Internal"/>',
+        '</Relationships>',
+      ].join('\n');
+      const { text, count } = withoutExternalRelationships(rels);
+      expect(count).to.equal(3);
+      expect(text).to.include('Id="a"').and.to.include('Id="e"');
+      expect(text).not.to.match(/Id="[bcd]"/);
+      expect(text.split('\n')).to.have.length(rels.split('\n').length);
+    });
+
+    it('converts a docx with externally linked pictures: nothing reaches the listener, no image is embedded', async () => {
+      const pdfPath = await converter.officeToPdf(await writeAttackDocx(), workDir);
+      expect(listener.connections()).to.equal(0);
+      expect(await embeddedImages(pdfPath)).to.deep.equal([]);
+      expect((await converter.inspectPdf(pdfPath)).text).to.include('Lab exercise');
+    });
+
+    const limits = { memoryMb: 512, cpuSeconds: 10 };
+    const sandboxed = (bin: string, args: string[]) => runSandboxed(bin, args, { timeoutMs: 10_000, limits });
+
+    it('gives the sandbox no network: a TCP connection to 127.0.0.1 fails and the listener sees nothing', async () => {
+      const connect = ['-c', `exec 3<>/dev/tcp/127.0.0.1/${listener.port} && echo connected`];
+      expect((await runProcess('bash', connect, { timeoutMs: 10_000 })).stdout.toString(), 'outside the sandbox').to.include('connected');
+      const reachedOutside = listener.connections();
+      expect(reachedOutside).to.equal(1);
+
+      await expectConversionError(sandboxed('bash', connect), 'corrupt_input');
+      expect(listener.connections()).to.equal(reachedOutside);
+      const interfaces = (await sandboxed('cat', ['/proc/net/dev'])).stdout.toString();
+      expect(interfaces.split('\n').slice(2).map((line) => line.split(':')[0].trim()).filter(Boolean)).to.deep.equal(['lo']);
+    });
+
+    it('gives the sandbox none of the parent environment and none of its files', async () => {
+      process.env.EDULURE_FAKE_STRIPE_SECRET = 'sk_live_must_not_leak';
+      try {
+        const env = (await sandboxed('env', [])).stdout.toString();
+        expect(env).not.to.include('sk_live_must_not_leak');
+        // PWD is bwrap's own: the working directory, no secret.
+        expect(env.trim().split('\n').map((line) => line.split('=')[0]).sort()).to.deep.equal(['HOME', 'LANG', 'PATH', 'PWD']);
+      } finally {
+        delete process.env.EDULURE_FAKE_STRIPE_SECRET;
+      }
+      const hostFile = path.join(workDir, 'host-only.txt');
+      await writeFile(hostFile, 'visible outside only');
+      expect(await readFile(hostFile, 'utf8')).to.equal('visible outside only');
+      await expectConversionError(sandboxed('cat', [hostFile]), 'corrupt_input');
+      await expectConversionError(sandboxed('ls', [path.resolve(__dirname, '../..')]), 'corrupt_input');
+    });
+
+    it('calls a sandbox that cannot start a retryable tool failure, not bad content', async () => {
+      const missingInput = runSandboxed('cat', ['/input.pdf'], {
+        timeoutMs: 10_000,
+        limits,
+        inputs: [{ host: path.join(workDir, 'gone.pdf'), path: '/input.pdf' }],
+      });
+      const err = await expectConversionError(missingInput, 'tool_crashed');
+      expect(err.message).to.include('bwrap:');
+    });
+
+    it('limits the address space and CPU time of the tool', async () => {
+      const limitsInside = (await sandboxed('sh', ['-c', 'ulimit -v; ulimit -t'])).stdout.toString().trim().split('\n');
+      expect(limitsInside).to.deep.equal([String(512 * 1024), '10']);
+    });
+
+    it('refuses a zip-bomb docx from its central directory, before LibreOffice or an inflater sees it', async () => {
+      const bombPath = path.join(workDir, 'bomb.docx');
+      const bomb = await new JSZip()
+        .file('[Content_Types].xml', '<Types/>')
+        .file('word/document.xml', ' '.repeat(2 * 1024 * 1024))
+        .generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' });
+      expect(bomb.length, 'highly compressible').to.be.below(64 * 1024);
+      await writeFile(bombPath, bomb);
+      // Without LibreOffice: had the check come after starting it, this would be tool_missing.
+      const strict = createConverter({ ...settings, archiveMaxUncompressedBytes: 1024 * 1024, libreofficeBin: '/nonexistent/soffice' });
+      const err = await expectConversionError(strict.officeToPdf(bombPath, workDir), 'corrupt_input');
+      expect(err.message).to.include('decompression bomb');
+
+      // The default limit (500 MiB) against an entry declaring 600 MiB.
+      await writeFile(bombPath, declareUncompressedSize(bomb, 'word/document.xml', 600 * 1024 * 1024));
+      await expectConversionError(converter.officeToPdf(bombPath, workDir), 'corrupt_input');
+    });
+
+    it('refuses an epub declaring more than the archive limit', async () => {
+      const epub = await readFixture('book.epub');
+      const strict = createConverter({ ...settings, archiveMaxUncompressedBytes: 1024 });
+      const err = await expectConversionError(strict.inspectEpub(epub), 'corrupt_input');
+      expect(err.message).to.include('decompression bomb');
+      expect((await converter.inspectEpub(epub)).chapterCount).to.equal(3);
+    });
+
+    it('refuses an image above the pixel limit as invalid content', async () => {
+      const huge = await sharp({ create: { width: 10_000, height: 5_001, channels: 3, background: '#fff' } })
+        .png({ compressionLevel: 1 })
+        .toBuffer();
+      const err = await expectConversionError(converter.imageRenditions(huge), 'corrupt_input');
+      expect(err.message).to.include('more than 50000000 pixels');
+      const small = createConverter({ ...settings, imageMaxPixels: 800 * 600 - 1 });
+      await expectConversionError(small.imageRenditions(await readFixture('diagram.png')), 'corrupt_input');
+      expect((await converter.imageRenditions(await readFixture('diagram.png'))).width).to.equal(800);
     });
   });
 });
