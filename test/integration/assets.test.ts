@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { ASSETS_TASK_QUEUE } from '../../workflows/assetConversion.contract';
 import { AssetIngestionEvent } from '../../db/models/Asset';
 import { readFixture, uploadAsset } from '../support/assets';
-import { eicarBuffer } from '../support/eicar';
+import { docxWithEicarEntry, EICAR_SIGNATURE, eicarBuffer } from '../support/eicar';
 import { call, tokenFor } from '../support/http';
 import { waitFor } from '../support/wait';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
@@ -45,7 +45,7 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
     expect(asset.metadata.pageCount).to.equal(3);
     expect(renditionNames(asset)).to.deep.equal(['thumbnail']);
     expect(asset.renditions[0].contentType).to.equal('image/png');
-    expect(asset.scan).to.include({ clean: true });
+    expect(asset.scan).to.include({ clean: true, signature: null, engine: 'clamd' });
     expect(progress).to.deep.include({ stage: 'ready', percent: 100 });
     expect(finalRun.status).to.equal('Completed');
     expect(finalRun.uiUrl).to.contain(encodeURIComponent(finalRun.workflowId));
@@ -108,11 +108,21 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
     const { asset, result, finalRun } = await ingestAndConvert(uploaded.id);
     expect(result.status).to.equal('quarantined');
     expect(asset.status).to.equal('quarantined');
-    expect(asset.scan).to.include({ clean: false });
+    expect(asset.scan).to.include({ clean: false, signature: EICAR_SIGNATURE, engine: 'clamd' });
     expect(finalRun.status).to.equal('Completed');
     const row = await shared().db('assets').where({ id: uploaded.id }).first();
     expect(await providers.storage.head(config.S3_BUCKET_QUARANTINE, row.uploadKey)).to.not.equal(null);
     expect(await providers.storage.head(config.S3_BUCKET_UPLOADS, row.uploadKey)).to.equal(null);
+  });
+
+  it('a docx carrying EICAR in a compressed zip entry past the first 4 KiB: quarantined by clamd, never converted', async () => {
+    const uploaded = await uploadAsset(api.url, instructor, 'handout.docx', await docxWithEicarEntry());
+    const { asset, result, finalRun } = await ingestAndConvert(uploaded.id);
+    expect(result.status).to.equal('quarantined');
+    expect(asset.status).to.equal('quarantined');
+    expect(asset.scan).to.include({ clean: false, signature: EICAR_SIGNATURE, engine: 'clamd' });
+    expect(asset.renditions).to.deep.equal([]);
+    expect(finalRun.status).to.equal('Completed');
   });
 
   it('a PNG declared as a PDF fails with a reason, and the run completes with that outcome', async () => {
