@@ -332,6 +332,18 @@ ensure_debian_packages() {
   local missing
   mapfile -t missing < <(apt_missing "${APT_PACKAGES[@]}")
   apt_install "${missing[@]}"
+  [[ " ${missing[*]} " != *" clamav-daemon "* ]] || keep_packaged_clamav_off
+}
+
+# policy-rc.d kept Debian's clamav-daemon and clamav-freshclam from starting during the install; on a
+# systemd host they are also enabled for the next boot. The stack runs its own clamd on the project's
+# signatures and never freshclam (nothing is fetched from outside), so they stay off.
+keep_packaged_clamav_off() {
+  [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null || return 0
+  local sudo=()
+  is_root || sudo=(sudo -n)
+  "${sudo[@]}" systemctl disable --now clamav-daemon.service clamav-daemon.socket clamav-freshclam.service >/dev/null 2>&1 ||
+    warn "could not disable Debian's clamav-daemon/clamav-freshclam services (systemctl disable)"
 }
 
 # npm ci when node_modules is missing or older than package-lock.json: the lock is installed exactly as
