@@ -2,7 +2,6 @@
 // loading only the project's signature database scanner/edulure.ndb.
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,17 +11,9 @@ import { expect } from 'chai';
 import { createScanner, ScanError } from '../../providers/scanner';
 import { docxWithEicarEntry, EICAR_SIGNATURE, eicarBuffer, TEST_PATTERN_SIGNATURE, testPatternBuffer } from '../support/eicar';
 import { shared } from '../support/shared';
+import { freePort } from '../support/workerProcess';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
-
-/** A local port nothing listens on: bound once by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A gzip file that unpacks to MIB mebibytes of zeros (about 1 KiB on disk per MiB). */
 async function writeGzipBomb(filePath: string, mib: number): Promise<void> {
@@ -101,7 +92,7 @@ describe('scanner (clamd)', () => {
   });
 
   it('fails with a retryable ScanError, never a verdict, when clamd is down', async () => {
-    const down = createScanner({ clamdHost: '127.0.0.1', clamdPort: await closedPort(), timeoutMs: 5000 });
+    const down = createScanner({ clamdHost: '127.0.0.1', clamdPort: await freePort(), timeoutMs: 5000 });
     for (const content of [eicarBuffer(), Buffer.from('hello')]) {
       const err = await down.scan(await file('a.txt', content)).then(
         (verdict) => verdict,
