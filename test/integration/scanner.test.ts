@@ -1,7 +1,7 @@
 // The scanner against the real clamd of the stack (scripts/stack.sh part `clamd`, 127.0.0.1:3310),
 // loading only the project's signature database scanner/edulure.ndb.
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -89,6 +89,18 @@ describe('scanner (clamd)', () => {
     const verdict = await scanner().scan(bomb);
     expect(verdict.clean).to.equal(false);
     expect(verdict.signature).to.match(/^Heuristics\.Limits\.Exceeded/);
+  });
+
+  it('fails with a retryable ScanError, never a verdict, when clamd answers ERROR (a stream over StreamMaxLength)', async () => {
+    const limitMib = Number(process.env.CONTENT_MAX_UPLOAD_MB ?? 200); // StreamMaxLength in the stack's clamd.conf
+    const tooLong = await file('too-long.bin', '');
+    await truncate(tooLong, (limitMib + 1) * 1024 * 1024); // sparse: zeros that take no disk
+    const err = await scanner().scan(tooLong).then(
+      (verdict) => verdict,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(ScanError);
+    expect((err as ScanError).retryable).to.equal(true);
   });
 
   it('fails with a retryable ScanError, never a verdict, when clamd is down', async () => {
