@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
 
-install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler
+install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler, ClamAV clamd
 	@scripts/stack.sh install
 
 up: install ## start the stack, migrate, seed, run the API and a worker in the foreground (Ctrl-C stops all of it)

@@ -26,7 +26,7 @@ export const ConfigSchema = Type.Object({
   NODE_ENV: oneOf(
     ['development', 'test', 'production'],
     'development',
-    '`production` refuses the public local defaults of JWT_SECRET, S3_SECRET_ACCESS_KEY and STRIPE_WEBHOOK_SECRET',
+    '`production` refuses the public local defaults of JWT_SECRET, S3_SECRET_ACCESS_KEY and STRIPE_WEBHOOK_SECRET, and requires CLAMD_HOST and METRICS_BEARER_TOKEN',
   ),
   LOG_LEVEL: oneOf(['error', 'warn', 'info', 'debug'], 'info', 'winston log level'),
   HOST: str('127.0.0.1', 'address the API binds to'),
@@ -52,7 +52,7 @@ export const ConfigSchema = Type.Object({
   JWT_ACTIVE_KID: optional('the `kid` `npm run token` puts in its tokens (with JWT_SIGNING_KEY)'),
   JWT_ISSUER: str('edulure-flow', 'expected `iss` claim'),
   JWT_AUDIENCE: str('edulure-flow-api', 'expected `aud` claim'),
-  METRICS_BEARER_TOKEN: optional('bearer token required by GET /metrics when set'),
+  METRICS_BEARER_TOKEN: optional('bearer token required by GET /metrics when set (required in production)'),
   RATE_LIMIT_PER_MINUTE: int(600, 1, 1000000, 'token-bucket refill per principal and route group, per minute'),
   RATE_LIMIT_BURST: int(120, 1, 1000000, 'token-bucket capacity per principal and route group'),
 
@@ -94,7 +94,7 @@ export const ConfigSchema = Type.Object({
   CONVERTER_CPU_SECONDS: int(120, 1, 86400, 'CPU-time limit of one sandboxed LibreOffice/poppler run'),
   IMAGE_MAX_PIXELS: int(50000000, 1, 1000000000, 'largest image (width × height) accepted; larger is invalid content'),
   ARCHIVE_MAX_UNCOMPRESSED_MB: int(500, 1, 102400, 'largest inflated size a docx/pptx/epub may declare, in MiB; larger is invalid content'),
-  CLAMD_HOST: optional('ClamAV clamd host; when unset only the built-in EICAR signature is checked'),
+  CLAMD_HOST: str('127.0.0.1', 'ClamAV clamd host, the only antivirus engine (must be set explicitly in production)'),
   CLAMD_PORT: int(3310, 1, 65535, 'ClamAV clamd port'),
   MEILISEARCH_HOST: optional('Meilisearch URL; when unset search uses Postgres full-text search'),
   MEILISEARCH_API_KEY: optional('Meilisearch API key'),
@@ -194,13 +194,19 @@ export class ConfigError extends Error {
   }
 }
 
-/** Checks that hold between keys, or only in production. */
-function crossChecks(config: RawConfig): string[] {
+/** Settings production must be given explicitly: a local default would be wrong there, or none exists. */
+const REQUIRED_IN_PRODUCTION = ['CLAMD_HOST', 'METRICS_BEARER_TOKEN'] as const;
+
+/** Checks that hold between keys, or only in production; `given` names the keys the environment set. */
+function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
     const tokenKeys = config.JWT_KEYS || config.JWKS_URL ? [] : (['JWT_SECRET'] as const);
     for (const key of [...tokenKeys, 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
       if (isDefault(config, key)) problems.push(`${key}: must be set in production (the local default is public)`);
+    }
+    for (const key of REQUIRED_IN_PRODUCTION) {
+      if (!given.has(key)) problems.push(`${key}: must be set in production`);
     }
   }
   if (Buffer.byteLength(config.JWT_SECRET) < MIN_HS_SECRET_BYTES) problems.push(`JWT_SECRET: must be at least ${MIN_HS_SECRET_BYTES} bytes`);
@@ -296,6 +302,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const value = env[key];
     if (value !== undefined && value !== '') candidate[key] = value;
   }
+  const given = new Set(Object.keys(candidate)); // before the schema fills in defaults
   if (!validateEnv(candidate)) {
     const byKey = new Map<string, string>();
     for (const e of validateEnv.errors ?? []) {
@@ -306,7 +313,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError([...byKey].map(([key, message]) => `${key}: ${message}`));
   }
   const raw = candidate as RawConfig;
-  const problems = crossChecks(raw);
+  const problems = crossChecks(raw, given);
   if (problems.length > 0) throw new ConfigError(problems);
   return parsed(raw);
 }

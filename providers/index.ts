@@ -19,6 +19,11 @@ export function createStorageFromConfig(config: Config) {
   });
 }
 
+/** clamd, the only antivirus engine. A scan reads the whole upload, so it gets a converter's time budget. */
+export function createScannerFromConfig(config: Config) {
+  return createScanner({ clamdHost: config.CLAMD_HOST, clamdPort: config.CLAMD_PORT, timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000 });
+}
+
 /** Meilisearch when MEILISEARCH_HOST is set, else Postgres full-text search. */
 export function createSearchIndex(config: Config, db: Db): SearchIndex {
   if (!config.MEILISEARCH_HOST) return createPostgresSearchIndex(db);
@@ -54,8 +59,7 @@ export function createProviders(config: Config, db: Db) {
       imageMaxPixels: config.IMAGE_MAX_PIXELS,
       archiveMaxUncompressedBytes: config.ARCHIVE_MAX_UNCOMPRESSED_MB * 1024 * 1024,
     }),
-    // A scan reads the whole upload, so it gets a converter's time budget rather than an HTTP call's.
-    scanner: createScanner({ clamdHost: config.CLAMD_HOST, clamdPort: config.CLAMD_PORT, timeoutMs: config.CONVERTER_TIMEOUT_SECONDS * 1000 }),
+    scanner: createScannerFromConfig(config),
     search: createSearchIndex(config, db),
     stripe: createStripeFromConfig(config),
   };

@@ -1,11 +1,9 @@
-// Antivirus: the EICAR test signature built in, ClamAV's clamd when configured.
+// Antivirus: ClamAV's clamd, the only engine. No answer from clamd is never a clean verdict.
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import net from 'node:net';
 
 export interface ScannerSettings {
-  /** clamd's host; unset means only the built-in EICAR check runs. */
-  clamdHost?: string;
+  clamdHost: string;
   clamdPort: number;
   timeoutMs: number;
 }
@@ -13,11 +11,13 @@ export interface ScannerSettings {
 export interface ScanVerdict {
   clean: boolean;
   signature: string | null;
-  engine: 'eicar' | 'clamd';
+  engine: 'clamd';
 }
 
 export interface Scanner {
   scan(filePath: string): Promise<ScanVerdict>;
+  /** clamd answers PING with PONG; rejects with a ScanError otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
 }
 
 /** clamd is unreachable or refused the file: infrastructure, worth retrying. */
@@ -26,39 +26,59 @@ export class ScanError extends Error {
   readonly retryable = true;
 }
 
-export const EICAR_SIGNATURE_NAME = 'EICAR-Test-File';
-// Assembled at load time so this source file never contains the test string itself.
-const EICAR = Buffer.from(
-  ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS', '-TEST-FILE!$H+H*'].join(''),
-  'latin1',
-);
-/**
- * The EICAR file is the 68-byte string at the start, optionally followed by
- * whitespace; accepting the string anywhere in the first 4 KiB covers that
- * and copies with a preamble.
- */
-const EICAR_WINDOW_BYTES = 4096;
 const CLAMD_CHUNK_BYTES = 64 * 1024;
 
 export function createScanner(settings: ScannerSettings): Scanner {
+  const clamd = { host: settings.clamdHost, port: settings.clamdPort };
   return {
-    async scan(filePath) {
-      if (await containsEicar(filePath)) return { clean: false, signature: EICAR_SIGNATURE_NAME, engine: 'eicar' };
-      if (!settings.clamdHost) return { clean: true, signature: null, engine: 'eicar' };
-      return scanWithClamd(filePath, settings.clamdHost, settings.clamdPort, settings.timeoutMs);
+    scan: async (filePath) => parseScanReply(clamd, await clamdReply(clamd, settings.timeoutMs, streamFile(filePath))),
+    ping: async (timeoutMs = settings.timeoutMs) => {
+      const reply = await clamdReply(clamd, timeoutMs, (socket) => {
+        socket.write('zPING\0');
+      });
+      if (reply !== 'PONG') throw clamdError(clamd, `answered PING with "${reply.slice(0, 200)}"`);
     },
   };
 }
 
-async function containsEicar(filePath: string): Promise<boolean> {
-  const handle = await open(filePath, 'r');
-  try {
-    const window = Buffer.alloc(EICAR_WINDOW_BYTES);
-    const { bytesRead } = await handle.read(window, 0, EICAR_WINDOW_BYTES, 0);
-    return window.subarray(0, bytesRead).includes(EICAR);
-  } finally {
-    await handle.close();
-  }
+interface ClamdAddress {
+  host: string;
+  port: number;
+}
+type Fail = (message: string, cause?: unknown) => void;
+/** Sends a command on a fresh connection; returns what to release when the conversation ends. */
+type Converse = (socket: net.Socket, fail: Fail) => (() => void) | void;
+
+const clamdError = ({ host, port }: ClamdAddress, message: string, cause?: unknown) =>
+  new ScanError(`clamd at ${host}:${port}: ${message}`, { cause });
+
+/** One command on its own connection; resolves with clamd's whole reply once it hangs up. */
+function clamdReply(clamd: ClamdAddress, timeoutMs: number, converse: Converse): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(clamd);
+    const reply: Buffer[] = [];
+    let release: (() => void) | void;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      release?.();
+      socket.destroy();
+      outcome();
+    };
+    const fail: Fail = (message, cause) => settle(() => reject(clamdError(clamd, message, cause)));
+    const deadline = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const replyText = () => Buffer.concat(reply).toString('utf8').replace(/\0/g, '').trim();
+
+    // clamd answers a refused stream (e.g. over StreamMaxLength) and hangs up mid-upload.
+    socket.on('error', (err) => fail(replyText() || err.message, err));
+    socket.on('data', (chunk: Buffer) => reply.push(chunk));
+    socket.on('end', () => settle(() => resolve(replyText())));
+    socket.once('connect', () => {
+      release = converse(socket, fail);
+    });
+  });
 }
 
 /**
@@ -66,49 +86,20 @@ async function containsEicar(filePath: string): Promise<boolean> {
  * big-endian length, then a zero length; the reply is `stream: OK`,
  * `stream: <signature> FOUND` or `... ERROR`.
  */
-function scanWithClamd(filePath: string, host: string, port: number, timeoutMs: number): Promise<ScanVerdict> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+function streamFile(filePath: string): Converse {
+  return (socket, fail) => {
     const file = createReadStream(filePath, { highWaterMark: CLAMD_CHUNK_BYTES });
-    const reply: Buffer[] = [];
-    let settled = false;
-    const settle = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      file.destroy();
-      socket.destroy();
-      outcome();
-    };
-    const fail = (message: string, cause?: unknown) =>
-      settle(() => reject(new ScanError(`clamd at ${host}:${port}: ${message}`, { cause })));
-    const deadline = setTimeout(() => fail(`no verdict within ${timeoutMs} ms`), timeoutMs);
-
-    const replyText = () => Buffer.concat(reply).toString('utf8').replace(/\0/g, '').trim();
-
-    // clamd answers a refused stream (e.g. over StreamMaxLength) and hangs up mid-upload.
-    socket.on('error', (err) => fail(replyText() || err.message, err));
     file.on('error', (err) => fail(`cannot read ${filePath}: ${err.message}`, err));
-    socket.on('data', (chunk: Buffer) => reply.push(chunk));
-    socket.on('end', () => {
-      try {
-        const verdict = parseClamdReply(replyText());
-        settle(() => resolve(verdict));
-      } catch (err) {
-        fail((err as Error).message, err);
+    socket.write('zINSTREAM\0');
+    file.on('data', (chunk) => {
+      if (!socket.write(Buffer.concat([lengthPrefix(chunk.length), chunk as Buffer]))) {
+        file.pause();
+        socket.once('drain', () => file.resume());
       }
     });
-    socket.once('connect', () => {
-      socket.write('zINSTREAM\0');
-      file.on('data', (chunk) => {
-        if (!socket.write(Buffer.concat([lengthPrefix(chunk.length), chunk as Buffer]))) {
-          file.pause();
-          socket.once('drain', () => file.resume());
-        }
-      });
-      file.on('end', () => socket.write(lengthPrefix(0)));
-    });
-  });
+    file.on('end', () => socket.write(lengthPrefix(0)));
+    return () => file.destroy();
+  };
 }
 
 function lengthPrefix(length: number): Buffer {
@@ -117,10 +108,11 @@ function lengthPrefix(length: number): Buffer {
   return prefix;
 }
 
-function parseClamdReply(reply: string): ScanVerdict {
+/** OK is clean, FOUND names the signature (heuristics such as Heuristics.Limits.Exceeded too); anything else is an error. */
+function parseScanReply(clamd: ClamdAddress, reply: string): ScanVerdict {
   const body = reply.replace(/^stream:\s*/, '');
   if (body === 'OK') return { clean: true, signature: null, engine: 'clamd' };
   const found = /^(.+) FOUND$/.exec(body);
   if (found) return { clean: false, signature: found[1], engine: 'clamd' };
-  throw new Error(`unexpected reply "${reply.slice(0, 200)}"`);
+  throw clamdError(clamd, `no verdict: "${reply.slice(0, 200)}"`);
 }

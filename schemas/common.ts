@@ -67,6 +67,6 @@ export const ErrorBody = Type.Object({
 const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() });
 export const ReadyBody = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
-  checks: Type.Object({ database: Check, migrations: Check, temporal: Check, storage: Check, stripe: Check }),
+  checks: Type.Object({ database: Check, migrations: Check, temporal: Check, storage: Check, scanner: Check, stripe: Check }),
 });
 export const HealthBody = Type.Object({ status: Type.Literal('ok') });

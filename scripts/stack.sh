@@ -5,6 +5,7 @@
 #   temporal  temporal server start-dev, .data/temporal.db   127.0.0.1:7233, UI :8233 (unless TEMPORAL_ADDRESS points elsewhere)
 #   s3        SeaweedFS `weed mini`, .data/seaweedfs         127.0.0.1:8333  (unless S3_ENDPOINT points elsewhere)
 #   stripe    stripe-mock                                    127.0.0.1:12111, https :12112 (unless STRIPE_API_BASE points elsewhere)
+#   clamd     ClamAV clamd, signatures from scanner/         127.0.0.1:3310  (unless CLAMD_HOST points elsewhere)
 #
 # Usage:
 #   scripts/stack.sh install                           install whatever is missing (pinned versions)
@@ -34,7 +35,8 @@ TEMPORAL_CLI_PACKAGE=github.com/temporalio/cli/cmd/temporal@v1.5.1 # used only w
 APT_PACKAGES=(postgresql-15 libreoffice-impress-nogui libreoffice-writer-nogui poppler-utils curl
   bubblewrap     # bwrap: the sandbox of every LibreOffice/poppler run (providers/sandbox.ts)
   docker-compose # Compose v1 (1.29.2 in Debian 12): validates docker-compose.yml offline (test/unit/compose.test.ts)
-  chromium)      # the headless browser of test/integration/temporalUi.test.ts (driven by playwright-core)
+  chromium       # the headless browser of test/integration/temporalUi.test.ts (driven by playwright-core)
+  clamav-daemon) # clamd 1.4 (Debian 12); its packaged services (clamd, freshclam) are never started here
 
 # ---- fixed local addresses ------------------------------------------------------------------------
 BIND=127.0.0.1
@@ -44,6 +46,7 @@ TEMPORAL_UI_PORT=8233
 S3_PORT=8333
 STRIPE_PORT=12111
 STRIPE_HTTPS_PORT=12112
+CLAMD_LOCAL_PORT=3310 # CLAMD_PORT is the platform's setting: where it finds clamd
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DATA=$DATA/postgres
@@ -54,8 +57,12 @@ WEED=$VENV/bin/weed
 WEED_DIR=$DATA/seaweedfs
 S3_IDENTITIES=$DATA/s3-identities.json
 STRIPE_MOCK=$TOOLS/bin/stripe-mock
+CLAMD_BIN=${CLAMD_BIN:-/usr/sbin/clamd}
+CLAMD_DIR=$DATA/clamd
+CLAMD_CONF=$CLAMD_DIR/clamd.conf
+CLAMD_SIGNATURES=$ROOT/scanner # the project's own signature database (scanner/README.md)
 
-PARTS=(postgres temporal s3 stripe)
+PARTS=(postgres temporal s3 stripe clamd)
 APPS=(api worker) # run by `make up` (scripts/dev.sh); pid files in .data/run/ too
 
 RECORD_FILE=""  # `start --record FILE`: names of the parts this invocation started
@@ -132,6 +139,7 @@ pg_is_external() { points_elsewhere "${DATABASE_URL:-}" "$PG_PORT" 5432; }
 temporal_is_external() { points_elsewhere "${TEMPORAL_ADDRESS:-}" "$TEMPORAL_PORT" 7233; }
 s3_is_external() { points_elsewhere "${S3_ENDPOINT:-}" "$S3_PORT" 80; }
 stripe_is_external() { points_elsewhere "${STRIPE_API_BASE:-}" "$STRIPE_PORT" 80; }
+clamd_is_external() { [[ -n ${CLAMD_HOST:-} ]] && points_elsewhere "$CLAMD_HOST:${CLAMD_PORT:-3310}" "$CLAMD_LOCAL_PORT" 3310; }
 
 temporal_namespaces() {
   local namespaces=(default edulure-test)
@@ -185,6 +193,7 @@ signature() {
   temporal) echo "$TEMPORAL_DB" ;;
   s3) echo "$WEED_DIR" ;;
   stripe) echo "$STRIPE_MOCK" ;;
+  clamd) echo "$CLAMD_CONF" ;;
   api | worker) echo "npm run $1" ;;
   esac
 }
@@ -239,6 +248,24 @@ wait_healthy() {
     ((SECONDS < deadline)) || part_failed "$part" "not healthy after ${timeout}s"
     sleep 1
   done
+}
+
+# Starts a one-process part unless it answers already: the one this runner started is waited for, one
+# started by someone else is left alone, and a crashed one (its pid file names a dead process) is launched
+# again. Usage: start_process_part PART PORT TIMEOUT ANSWERING-FN LAUNCH-FN WHERE (said once started).
+start_process_part() {
+  local part=$1 port=$2 timeout=$3 answering=$4 launcher=$5 where=$6 pid
+  if pid=$(owned_pid "$part"); then
+    wait_healthy "$part" "$timeout" "$answering"
+    say "$part" "running on $BIND:$port (started by this runner, pid $pid)"
+  elif "$answering"; then
+    say "$part" "already running on $BIND:$port (not started by this runner; left alone)"
+  else
+    port_open "$BIND" "$port" && part_failed "$part" "port $port is taken by another program" --no-tail
+    "$launcher"
+    wait_healthy "$part" "$timeout" "$answering"
+    say "$part" "started on $where (pid $(owned_pid "$part"))"
+  fi
 }
 
 # Any live (non-zombie) process left in process group PGID.
@@ -306,6 +333,18 @@ ensure_debian_packages() {
   local missing
   mapfile -t missing < <(apt_missing "${APT_PACKAGES[@]}")
   apt_install "${missing[@]}"
+  [[ " ${missing[*]} " != *" clamav-daemon "* ]] || keep_packaged_clamav_off
+}
+
+# policy-rc.d kept Debian's clamav-daemon and clamav-freshclam from starting during the install; on a
+# systemd host they are also enabled for the next boot. The stack runs its own clamd on the project's
+# signatures and never freshclam (nothing is fetched from outside), so they stay off.
+keep_packaged_clamav_off() {
+  [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null || return 0
+  local sudo=()
+  is_root || sudo=(sudo -n)
+  "${sudo[@]}" systemctl disable --now clamav-daemon.service clamav-daemon.socket clamav-freshclam.service >/dev/null 2>&1 ||
+    warn "could not disable Debian's clamav-daemon/clamav-freshclam services (systemctl disable)"
 }
 
 # npm ci when node_modules is missing or older than package-lock.json: the lock is installed exactly as
@@ -384,7 +423,7 @@ cmd_install() {
   ensure_python_tools
   ensure_stripe_mock
   ensure_temporal_cli
-  info "installed: node $(node --version), $("$TEMPORAL" --version | head -n 1), $("$WEED" version 2>/dev/null | head -n 1), stripe-mock ${STRIPE_MOCK_PACKAGE##*@}, $("$PG_BIN/postgres" --version)"
+  info "installed: node $(node --version), $("$TEMPORAL" --version | head -n 1), $("$WEED" version 2>/dev/null | head -n 1), stripe-mock ${STRIPE_MOCK_PACKAGE##*@}, $("$PG_BIN/postgres" --version), $("$CLAMD_BIN" --version)"
 }
 
 require_installed() {
@@ -393,6 +432,7 @@ require_installed() {
   resolve_temporal || missing+=("Temporal CLI")
   [[ -x $WEED ]] || missing+=("SeaweedFS (${WEED#"$ROOT"/})")
   [[ -x $STRIPE_MOCK ]] || missing+=("stripe-mock (${STRIPE_MOCK#"$ROOT"/})")
+  [[ -x $CLAMD_BIN ]] || missing+=("ClamAV clamd ($CLAMD_BIN)")
   [[ -d $ROOT/node_modules ]] || missing+=("node_modules")
   ((${#missing[@]} == 0)) || die "not installed: ${missing[*]}; run 'make install' (scripts/stack.sh install)"
 }
@@ -622,23 +662,12 @@ create_buckets() {
 }
 
 start_s3() {
-  local pid
   if s3_is_external; then
     say s3 "S3_ENDPOINT points elsewhere; nothing started"
     create_buckets || warn "s3: could not create the buckets at $S3_ENDPOINT (see above)"
     return 0
   fi
-  if pid=$(owned_pid s3); then
-    wait_healthy s3 60 s3_answering
-    say s3 "running on $BIND:$S3_PORT (started by this runner, pid $pid)"
-  elif s3_answering; then
-    say s3 "already running on $BIND:$S3_PORT (not started by this runner; left alone)"
-  else
-    port_open "$BIND" "$S3_PORT" && part_failed s3 "port $S3_PORT is taken by another program" --no-tail
-    s3_launch
-    wait_healthy s3 60 s3_answering
-    say s3 "started on $BIND:$S3_PORT (pid $(owned_pid s3))"
-  fi
+  start_process_part s3 "$S3_PORT" 60 s3_answering s3_launch "$BIND:$S3_PORT"
   create_buckets || part_failed s3 "the buckets could not be created (see above)"
 }
 
@@ -647,24 +676,69 @@ start_s3() {
 # ======================================================================================================
 stripe_answering() { http_ok -H 'Authorization: Bearer sk_test_123' "http://$BIND:$STRIPE_PORT/v1/customers"; }
 
+# stripe-mock also reads PORT from the environment, which is the API's port here.
+stripe_launch() { launch stripe env -u PORT "$STRIPE_MOCK" -http-addr "$BIND:$STRIPE_PORT" -https-addr "$BIND:$STRIPE_HTTPS_PORT"; }
+
 start_stripe() {
-  local pid
   if stripe_is_external; then
     say stripe "STRIPE_API_BASE points elsewhere; nothing started"
     return 0
   fi
-  if pid=$(owned_pid stripe); then
-    wait_healthy stripe 30 stripe_answering
-    say stripe "running on $BIND:$STRIPE_PORT (started by this runner, pid $pid)"
-  elif stripe_answering; then
-    say stripe "already running on $BIND:$STRIPE_PORT (not started by this runner; left alone)"
-  else
-    port_open "$BIND" "$STRIPE_PORT" && part_failed stripe "port $STRIPE_PORT is taken by another program" --no-tail
-    # stripe-mock also reads PORT from the environment, which is the API's port here.
-    launch stripe env -u PORT "$STRIPE_MOCK" -http-addr "$BIND:$STRIPE_PORT" -https-addr "$BIND:$STRIPE_HTTPS_PORT"
-    wait_healthy stripe 30 stripe_answering
-    say stripe "started on $BIND:$STRIPE_PORT, https :$STRIPE_HTTPS_PORT (pid $(owned_pid stripe))"
+  start_process_part stripe "$STRIPE_PORT" 30 stripe_answering stripe_launch "$BIND:$STRIPE_PORT, https :$STRIPE_HTTPS_PORT"
+}
+
+# ======================================================================================================
+# clamd (ClamAV)
+# ======================================================================================================
+# shellcheck disable=SC2016 # $0/$1 expand in the inner bash
+clamd_answering() {
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "zPING\0" >&3 && IFS= read -r -d "" reply <&3 && [[ $reply == PONG ]]' \
+    "$BIND" "$CLAMD_LOCAL_PORT" 2>/dev/null
+}
+
+whole_megabytes() {
+  local name=$1 value=$2
+  [[ $value =~ ^[1-9][0-9]*$ ]] || die "$name must be a whole number of MiB >= 1 (got '$value')"
+  echo "$value"
+}
+
+# clamd.conf, regenerated at each launch from the platform's limits: archives (docx, pptx, epub) are
+# scanned entry by entry up to ARCHIVE_MAX_UNCOMPRESSED_MB, and whatever exceeds a limit is flagged
+# (Heuristics.Limits.Exceeded.*) rather than passed as clean; a stream may be as large as an upload.
+write_clamd_conf() {
+  local archive_mb upload_mb scan_mb
+  archive_mb=$(whole_megabytes ARCHIVE_MAX_UNCOMPRESSED_MB "${ARCHIVE_MAX_UNCOMPRESSED_MB:-500}")
+  upload_mb=$(whole_megabytes CONTENT_MAX_UPLOAD_MB "${CONTENT_MAX_UPLOAD_MB:-200}")
+  scan_mb=$((archive_mb > upload_mb ? archive_mb : upload_mb))
+  mkdir -p "$CLAMD_DIR/tmp"
+  cat >"$CLAMD_CONF" <<CONF
+# Generated by scripts/stack.sh at each start of clamd; edits are overwritten.
+Foreground yes
+TCPSocket $CLAMD_LOCAL_PORT
+TCPAddr $BIND
+PidFile $RUN/clamd.daemon.pid
+DatabaseDirectory $CLAMD_SIGNATURES
+TemporaryDirectory $CLAMD_DIR/tmp
+LogTime yes
+ScanArchive yes
+AlertExceedsMax yes
+MaxScanSize ${scan_mb}M
+MaxFileSize ${scan_mb}M
+StreamMaxLength ${upload_mb}M
+CONF
+}
+
+clamd_launch() {
+  write_clamd_conf
+  launch clamd "$CLAMD_BIN" --config-file="$CLAMD_CONF"
+}
+
+start_clamd() {
+  if clamd_is_external; then
+    say clamd "CLAMD_HOST points elsewhere; nothing started"
+    return 0
   fi
+  start_process_part clamd "$CLAMD_LOCAL_PORT" 60 clamd_answering clamd_launch "$BIND:$CLAMD_LOCAL_PORT, signatures ${CLAMD_SIGNATURES#"$ROOT"/}/"
 }
 
 # ======================================================================================================
@@ -700,6 +774,7 @@ cmd_start() {
     temporal) start_temporal ;;
     s3) start_s3 ;;
     stripe) start_stripe ;;
+    clamd) start_clamd ;;
     *) die "'$part' is started by 'make up', not by the stack runner" ;;
     esac
   done
@@ -711,6 +786,7 @@ part_answering() {
   temporal) if resolve_temporal; then temporal_answering; else port_open "$BIND" "$TEMPORAL_PORT"; fi ;;
   s3) s3_answering ;;
   stripe) stripe_answering ;;
+  clamd) clamd_answering ;;
   *) return 1 ;;
   esac
 }
@@ -742,7 +818,7 @@ cmd_stop() {
   local part
   check_parts "$@"
   # The platform first, then the servers it uses, whatever order the parts were named in.
-  for part in api worker stripe s3 temporal postgres; do
+  for part in api worker clamd stripe s3 temporal postgres; do
     (($# == 0)) || [[ " $* " == *" $part "* ]] || continue
     stop_part "$part"
   done
@@ -770,6 +846,7 @@ cmd_status() {
   status_line temporal "$(probe temporal_is_external)" "$(probe part_answering temporal)" "${TEMPORAL_ADDRESS:-$BIND:$TEMPORAL_PORT}, UI http://$BIND:$TEMPORAL_UI_PORT" || down=1
   status_line s3 "$(probe s3_is_external)" "$(probe s3_answering)" "${S3_ENDPOINT:-http://$BIND:$S3_PORT}" || down=1
   status_line stripe "$(probe stripe_is_external)" "$(probe stripe_answering)" "${STRIPE_API_BASE:-http://$BIND:$STRIPE_PORT}" || down=1
+  status_line clamd "$(probe clamd_is_external)" "$(probe clamd_answering)" "${CLAMD_HOST:-$BIND}:${CLAMD_PORT:-$CLAMD_LOCAL_PORT}" || down=1
   for app in "${APPS[@]}"; do
     if pid=$(owned_pid "$app"); then say "$app" "running (make up, pid $pid)"; fi
   done

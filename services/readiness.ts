@@ -8,7 +8,9 @@ export interface Check {
   detail: string;
 }
 
-type CheckName = 'database' | 'migrations' | 'temporal' | 'storage' | 'stripe';
+type CheckName = 'database' | 'migrations' | 'temporal' | 'storage' | 'scanner' | 'stripe';
+/** Reported, but the API does not need them: only payments use Stripe, only workers scan. */
+const REPORTED_ONLY: ReadonlySet<CheckName> = new Set(['stripe', 'scanner']);
 
 /** What readiness asks of each dependency: a short, non-secret detail, or an error saying why not. */
 export type ReadinessProbes = Record<CheckName, () => Promise<string>>;
@@ -49,8 +51,7 @@ async function probeAll(probes: ReadinessProbes): Promise<Readiness> {
   const names = Object.keys(probes) as CheckName[];
   const results = await Promise.all(names.map((name) => check(name, probes[name])));
   const checks = Object.fromEntries(names.map((name, i) => [name, results[i]])) as Readiness['checks'];
-  // Stripe is reported but does not make the API unready: only payments need it.
-  const ready = names.every((name) => name === 'stripe' || checks[name].ok);
+  const ready = names.every((name) => REPORTED_ONLY.has(name) || checks[name].ok);
   return { ready, checks };
 }
 

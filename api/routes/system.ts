@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { temporalAnswers } from '../../lib/clients/health';
 import { unauthorized } from '../../lib/errors';
+import { createScannerFromConfig } from '../../providers';
 import { stripeReachable } from '../../providers/stripe';
 import { cachedReadiness, databaseProbes, type Readiness, type ReadinessProbes } from '../../services/readiness';
 import { HealthBody, ReadyBody } from '../../schemas/common';
@@ -20,8 +21,12 @@ const readinessOf = (() => {
   };
 })();
 
+/** Below readiness's own limit per check, so the PING's socket is closed by the time the check gives up. */
+const SCANNER_PING_MS = 2500;
+
 function probesOf(deps: AppDeps): ReadinessProbes {
   const { config } = deps;
+  const scanner = createScannerFromConfig(config);
   const buckets = [config.S3_BUCKET_UPLOADS, config.S3_BUCKET_PRIVATE, config.S3_BUCKET_QUARANTINE];
   return {
     ...databaseProbes(deps.db),
@@ -32,6 +37,10 @@ function probesOf(deps: AppDeps): ReadinessProbes {
     storage: async () => {
       await Promise.all(buckets.map((b) => deps.storage.ping(b)));
       return `buckets ${buckets.join(', ')}`;
+    },
+    scanner: async () => {
+      await scanner.ping(SCANNER_PING_MS);
+      return `clamd answers at ${config.CLAMD_HOST}:${config.CLAMD_PORT}`;
     },
     stripe: async () => {
       await stripeReachable({ apiBase: config.STRIPE_API_BASE, secretKey: config.STRIPE_SECRET_KEY }, config.PROVIDER_TIMEOUT_MS);
@@ -53,7 +62,7 @@ export const systemRoutes = [
   defineRoute({
     method: 'get',
     path: '/ready',
-    summary: 'Readiness of the database, migrations, Temporal, storage (and Stripe, reported only)',
+    summary: 'Readiness of the database, migrations, Temporal, storage (and the scanner and Stripe, reported only)',
     tag: 'system',
     access: 'public',
     responses: {

@@ -30,9 +30,17 @@ describe('API core (SPEC §3)', () => {
   it('is ready with every check true against the real stack', async () => {
     const res = await call(api.url, 'GET', '/ready');
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    for (const name of ['database', 'migrations', 'temporal', 'storage', 'stripe']) {
+    for (const name of ['database', 'migrations', 'temporal', 'storage', 'scanner', 'stripe']) {
       expect(res.body.checks[name].ok, `${name}: ${res.body.checks[name].detail}`).to.equal(true);
     }
+  });
+
+  it('reports clamd down without becoming unready: the API never scans', async () => {
+    const noScanner = await startApi({ CLAMD_PORT: 1 });
+    const res = await call(noScanner.url, 'GET', '/ready');
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body.checks.scanner.ok).to.equal(false);
+    expect(res.body.checks.scanner.detail).to.contain('clamd at 127.0.0.1:1');
   });
 
   it('reports 503 naming the dependency that is down', async () => {

@@ -2,10 +2,13 @@ import { expect } from 'chai';
 import sharp from 'sharp';
 import { ASSETS_TASK_QUEUE } from '../../workflows/assetConversion.contract';
 import { AssetIngestionEvent } from '../../db/models/Asset';
-import { readFixture, uploadAsset } from '../support/assets';
-import { eicarBuffer } from '../support/eicar';
+import { createScanner } from '../../providers/scanner';
+import { taskQueueWorkers } from '../../workers/taskQueues';
+import { readFixture, scanBeingRetried, uploadAsset } from '../support/assets';
+import { docxWithEicarEntry, EICAR_SIGNATURE, eicarBuffer } from '../support/eicar';
 import { call, tokenFor } from '../support/http';
 import { waitFor } from '../support/wait';
+import { freePort } from '../support/workerProcess';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 
 describe('asset conversion end to end (SPEC §4.1)', () => {
@@ -45,7 +48,7 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
     expect(asset.metadata.pageCount).to.equal(3);
     expect(renditionNames(asset)).to.deep.equal(['thumbnail']);
     expect(asset.renditions[0].contentType).to.equal('image/png');
-    expect(asset.scan).to.include({ clean: true });
+    expect(asset.scan).to.include({ clean: true, signature: null, engine: 'clamd' });
     expect(progress).to.deep.include({ stage: 'ready', percent: 100 });
     expect(finalRun.status).to.equal('Completed');
     expect(finalRun.uiUrl).to.contain(encodeURIComponent(finalRun.workflowId));
@@ -108,11 +111,43 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
     const { asset, result, finalRun } = await ingestAndConvert(uploaded.id);
     expect(result.status).to.equal('quarantined');
     expect(asset.status).to.equal('quarantined');
-    expect(asset.scan).to.include({ clean: false });
+    expect(asset.scan).to.include({ clean: false, signature: EICAR_SIGNATURE, engine: 'clamd' });
     expect(finalRun.status).to.equal('Completed');
     const row = await shared().db('assets').where({ id: uploaded.id }).first();
     expect(await providers.storage.head(config.S3_BUCKET_QUARANTINE, row.uploadKey)).to.not.equal(null);
     expect(await providers.storage.head(config.S3_BUCKET_UPLOADS, row.uploadKey)).to.equal(null);
+  });
+
+  it('a docx carrying EICAR in a compressed zip entry past the first 4 KiB: quarantined by clamd, never converted', async () => {
+    const uploaded = await uploadAsset(api.url, instructor, 'handout.docx', await docxWithEicarEntry());
+    const { asset, result, finalRun } = await ingestAndConvert(uploaded.id);
+    expect(result.status).to.equal('quarantined');
+    expect(asset.status).to.equal('quarantined');
+    expect(asset.scan).to.include({ clean: false, signature: EICAR_SIGNATURE, engine: 'clamd' });
+    expect(asset.renditions).to.deep.equal([]);
+    expect(finalRun.status).to.equal('Completed');
+  });
+
+  it('clamd down: the scan is retried and never taken as clean; once clamd answers, the verdict stands', async () => {
+    const uploaded = await uploadAsset(api.url, instructor, 'later.csv', eicarBuffer());
+    const ingest = await call(api.url, 'POST', `/api/v1/assets/${uploaded.id}/ingest`, { token: instructor });
+    const client = await temporalClient();
+    const handle = client.workflow.getHandle(ingest.body.run.workflowId, ingest.body.run.runId);
+
+    const { config, db, providers } = shared();
+    const scannerDown = createScanner({ clamdHost: '127.0.0.1', clamdPort: await freePort(), timeoutMs: 2000 });
+    const withScannerDown = taskQueueWorkers(config, db, { ...providers, scanner: scannerDown }).find((w) => w.taskQueue === ASSETS_TASK_QUEUE);
+    const blind = await createWorker(ASSETS_TASK_QUEUE, withScannerDown?.activities);
+    await blind.runUntil(scanBeingRetried(handle));
+    const during = await shared().db('assets').where({ id: uploaded.id }).first();
+    expect(during.status).to.not.be.oneOf(['ready', 'quarantined']);
+    expect(during.scan).to.equal(null);
+
+    const worker = await createWorker(ASSETS_TASK_QUEUE);
+    const result = await worker.runUntil(handle.result());
+    expect(result.status).to.equal('quarantined');
+    const view = await call(api.url, 'GET', `/api/v1/assets/${uploaded.id}`, { token: admin });
+    expect(view.body.asset.scan).to.include({ clean: false, signature: EICAR_SIGNATURE, engine: 'clamd' });
   });
 
   it('a PNG declared as a PDF fails with a reason, and the run completes with that outcome', async () => {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { expect } from 'chai';
 import { call } from './http';
+import { waitFor } from './wait';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
 
@@ -41,4 +43,13 @@ export async function uploadAsset(apiUrl: string, token: string, filename: strin
   const put = await fetch(url, { method, headers, body: bytes, signal: AbortSignal.timeout(30000) });
   expect(put.status, await put.text()).to.equal(200);
   return { id: session.body.asset.id, bytes };
+}
+
+/** Resolves once the run's scan has failed on clamd at least once and is being retried. */
+export function scanBeingRetried(handle: WorkflowHandle): Promise<true> {
+  return waitFor('the scan failing on clamd and being retried', async () => {
+    const { raw } = await handle.describe();
+    const scan = raw.pendingActivities?.find((a) => a.activityType?.name === 'scanUpload');
+    return scan && Number(scan.attempt) >= 2 && scan.lastFailure?.message?.includes('clamd at ') ? true : undefined;
+  });
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from './wait';
 
-export type StackPart = 'postgres' | 'temporal' | 's3' | 'stripe';
+export type StackPart = 'postgres' | 'temporal' | 's3' | 'stripe' | 'clamd';
 
 const ROOT = path.resolve(__dirname, '../..');
 const pidFile = (part: StackPart) => path.join(ROOT, '.data/run', `${part}.pid`);

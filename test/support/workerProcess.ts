@@ -29,7 +29,8 @@ export function startWorkerProcess(env: Record<string, string> = {}): ChildProce
   return startEntrypoint('workers/main.ts', { WORKER_METRICS_PORT: '0', ...env });
 }
 
-async function freePort(): Promise<number> {
+/** A local port nothing listens on: bound once, then released. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

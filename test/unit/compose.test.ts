@@ -20,6 +20,7 @@ const SECRETS = {
   S3_SECRET_ACCESS_KEY: 'compose-test-s3-secret',
   STRIPE_WEBHOOK_SECRET: 'whsec_compose_test',
   MEILISEARCH_API_KEY: 'compose-test-meilisearch-key',
+  METRICS_BEARER_TOKEN: 'compose-test-metrics-token',
 };
 
 interface Service {
@@ -33,6 +34,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   restart?: string;
   command?: string[];
+  entrypoint?: string[];
 }
 
 interface ComposeModel {
@@ -116,7 +118,7 @@ describe('docker-compose.yml: the production topology', function () {
     const names = Object.keys(model.services);
     expect(names).to.include.members([
       'postgres', 'temporal', 'temporal-setup', 'temporal-ui', 's3', 'buckets',
-      'meilisearch', 'stripe-mock', 'migrate', 'schedules', 'api',
+      'meilisearch', 'stripe-mock', 'clamav', 'migrate', 'schedules', 'api',
     ]);
     for (const [name, service] of Object.entries(model.services)) {
       expect(service.image, name).to.match(/^[\w./-]+:[\w.-]*\d[\w.-]*$/);
@@ -132,6 +134,22 @@ describe('docker-compose.yml: the production topology', function () {
       expect(service.command?.[0], name).to.equal('node');
       expect(service.command?.[1], name).to.match(/^dist\/.+\.js$/);
     }
+  });
+
+  it('scans with ClamAV: the official image (freshclam and clamd), on the Compose network only', () => {
+    const { clamav } = model.services;
+    expect(clamav.image).to.match(/^clamav\/clamav:1\.4\.\d+$/);
+    expect(listensOn(clamav)).to.include(3310);
+    expect(clamav.ports ?? [], 'not published outside the Compose network').to.deep.equal([]);
+    expect(clamav.entrypoint, 'the image entrypoint runs freshclam and clamd').to.equal(undefined);
+    expect(clamav.healthcheck?.test).to.deep.equal(['CMD', 'clamdcheck.sh']);
+  });
+
+  it('refuses to render without METRICS_BEARER_TOKEN, which production requires', () => {
+    const { METRICS_BEARER_TOKEN: _omitted, ...rest } = SECRETS;
+    const result = compose(rest, 'config', '-q');
+    expect(result.status).to.not.equal(0);
+    expect(result.stderr).to.contain('METRICS_BEARER_TOKEN');
   });
 
   it('builds the image in two stages on one Node.js LTS, the runtime stage with production dependencies only', () => {
@@ -210,6 +228,8 @@ describe('docker-compose.yml: the production topology', function () {
         expect(env, name).to.have.property(key);
         reachable(env[key]);
       }
+      reachable(`${env.CLAMD_HOST}:${env.CLAMD_PORT}`);
+      expect(env.METRICS_BEARER_TOKEN).to.equal(SECRETS.METRICS_BEARER_TOKEN);
       expect(env.DATABASE_URL).to.contain(`:${SECRETS.POSTGRES_PASSWORD}@`);
       expect(env.TEMPORAL_NAMESPACE).to.equal(services.temporal.environment?.DEFAULT_NAMESPACE);
       expect(env.S3_ACCESS_KEY_ID).to.equal(services.s3.environment?.MINIO_ROOT_USER);

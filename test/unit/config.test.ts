@@ -48,6 +48,15 @@ describe('configuration (validated once at boot)', () => {
     expect(problems.join('\n')).not.to.contain('edulure-local');
   });
 
+  it('refuses to boot in production without CLAMD_HOST and METRICS_BEARER_TOKEN set, though locally clamd has a default', () => {
+    expect(parseConfig({}).CLAMD_HOST).to.equal('127.0.0.1');
+    const keysOf = (problems: string[]) => problems.map((p) => p.split(':')[0]);
+    expect(keysOf(problemsOf({ NODE_ENV: 'production' }))).to.include.members(['CLAMD_HOST', 'METRICS_BEARER_TOKEN']);
+    const secrets = { JWT_SECRET: 'a-production-secret-0123456789-abcdef', S3_SECRET_ACCESS_KEY: 's3-secret', STRIPE_WEBHOOK_SECRET: 'whsec_x' };
+    expect(problemsOf({ NODE_ENV: 'production', ...secrets, CLAMD_HOST: 'clamav', METRICS_BEARER_TOKEN: 'metrics-token' })).to.deep.equal([]);
+    expect(problemsOf({ NODE_ENV: 'production', ...secrets, CLAMD_HOST: '127.0.0.1', METRICS_BEARER_TOKEN: 'metrics-token' })).to.deep.equal([]);
+  });
+
   it('checks cron settings with the scheduler\'s own parser at boot, not at the first run', () => {
     const problems = problemsOf({ RELEASE_CHANGE_FREEZE_CRON: '61 16 * * 5', DATA_RETENTION_CRON: '0 3 * * 8', TELEMETRY_EXPORT_CRON: '*/10 * * * *' });
     expect(problems.map((p) => p.split(':')[0]).sort()).to.deep.equal(['DATA_RETENTION_CRON', 'RELEASE_CHANGE_FREEZE_CRON']);

@@ -15,6 +15,7 @@ function countingProbes(failing: Partial<Record<keyof ReadinessProbes, string>> 
     migrations: probe('migrations'),
     temporal: probe('temporal'),
     storage: probe('storage'),
+    scanner: probe('scanner'),
     stripe: probe('stripe'),
   };
   return { probes, calls };
@@ -30,6 +31,9 @@ describe('readiness (GET /ready)', () => {
 
   it('reports Stripe down without becoming unready, and a required dependency down as unready', async () => {
     expect((await cachedReadiness(countingProbes({ stripe: 'HTTP 500' }).probes)()).ready).to.equal(true);
+    const scannerDown = await cachedReadiness(countingProbes({ scanner: 'connect ECONNREFUSED' }).probes)();
+    expect(scannerDown.ready).to.equal(true);
+    expect(scannerDown.checks.scanner).to.deep.equal({ ok: false, detail: 'connect ECONNREFUSED' });
     const storageDown = await cachedReadiness(countingProbes({ storage: 'bucket gone' }).probes)();
     expect(storageDown.ready).to.equal(false);
     expect(storageDown.checks.storage).to.deep.equal({ ok: false, detail: 'bucket gone' });
