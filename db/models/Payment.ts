@@ -81,7 +81,7 @@ export class Refund extends BaseModel {
   idempotencyKey!: string;
   amountCents!: number;
   reason!: string | null;
-  status!: 'pending' | 'succeeded' | 'failed';
+  status!: 'pending' | 'succeeded' | 'failed' | 'canceled';
   reserved!: boolean;
   stripeRefundId!: string | null;
   failureReason!: string | null;

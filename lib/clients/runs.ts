@@ -183,3 +183,10 @@ export function cancelRun(client: Client, workflowId: string, runId: string): Pr
     await client.workflow.getHandle(workflowId, runId).cancel();
   });
 }
+
+/** Ends a running run at once; the workflow runs no clean-up (the break-glass). */
+export function terminateRun(client: Client, workflowId: string, runId: string, reason: string): Promise<void> {
+  return withDeadline(client, async () => {
+    await client.workflow.getHandle(workflowId, runId).terminate(reason);
+  });
+}
