@@ -16,7 +16,7 @@ import {
 } from '../../schemas/runs';
 import type { AppDeps } from '../deps';
 import type { Principal } from '../middleware/auth';
-import { defineRoute } from '../route';
+import { defineRoute, type HandlerInput } from '../route';
 
 const RUN_ROLES = ['operator', 'support', 'admin'] as const;
 
@@ -41,6 +41,16 @@ const auditContext = (principal: Principal, requestId: string): AuditContext => 
 const runResponse = (deps: AppDeps, run: { workflowId: string; runId: string; type: string; status: string }) => ({
   run: { ...run, uiUrl: runUiUrl(deps.config, run.workflowId, run.runId) },
 });
+
+/** Cancel and terminate alike: the latest run of the workflow ID is stopped (audited by `stop`) and answered. */
+function stopHandler(stop: typeof cancelLatestRun, logMessage: string) {
+  return async ({ params, deps, principal, requestId, body }: HandlerInput<{ workflowId: string }, unknown, { reason?: string }>) => {
+    const request = { reason: body.reason ?? null, by: auditContext(principal, requestId) };
+    const run = await stop(deps.db, runControl(deps), params.workflowId, request);
+    deps.logger.info(logMessage, { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
+    return { status: 202, body: runResponse(deps, run) };
+  };
+}
 
 const DOMAIN_ROLE_NOTE = 'payment and refund runs also need finance or admin; retention runs need admin';
 
@@ -126,12 +136,7 @@ export const runRoutes = [
       404: { description: 'unknown workflow ID' },
       409: { description: 'RUN_NOT_RUNNING' },
     },
-    handler: async ({ params, deps, principal, requestId, body }) => {
-      const request = { reason: body.reason ?? null, by: auditContext(principal, requestId) };
-      const run = await cancelLatestRun(deps.db, runControl(deps), params.workflowId, request);
-      deps.logger.info('run cancel requested', { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
-      return { status: 202, body: runResponse(deps, run) };
-    },
+    handler: stopHandler(cancelLatestRun, 'run cancel requested'),
   }),
 
   defineRoute({
@@ -148,11 +153,6 @@ export const runRoutes = [
       404: { description: 'unknown workflow ID' },
       409: { description: 'RUN_NOT_RUNNING' },
     },
-    handler: async ({ params, deps, principal, requestId, body }) => {
-      const request = { reason: body.reason ?? null, by: auditContext(principal, requestId) };
-      const run = await terminateLatestRun(deps.db, runControl(deps), params.workflowId, request);
-      deps.logger.warn('run terminated', { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
-      return { status: 202, body: runResponse(deps, run) };
-    },
+    handler: stopHandler(terminateLatestRun, 'run terminated'),
   }),
 ];
