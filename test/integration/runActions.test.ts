@@ -74,4 +74,14 @@ describe('run actions: cancel, terminate, replay, and their audit trail', () => 
     const ids = reads.body.items.map((i: { id: string }) => Number(i.id));
     expect(ids).to.deep.equal([...ids].sort((a, b) => b - a));
   });
+
+  it('audit rows are insert-only: a settled row is neither changed nor deleted', async () => {
+    const [row] = await shared().db('audit_events').where({ action: 'run.terminate' }).limit(1);
+    expect(row, 'the terminate test wrote one').to.exist;
+    const changed = await shared().db('audit_events').where({ id: row.id }).update({ outcome: 'failed' }).catch((err: Error) => err);
+    expect(changed).to.be.instanceOf(Error);
+    const deleted = await shared().db('audit_events').where({ id: row.id }).delete().catch((err: Error) => err);
+    expect(deleted).to.be.instanceOf(Error);
+    expect((await shared().db('audit_events').where({ id: row.id }).first()).outcome).to.equal('succeeded');
+  });
 });
