@@ -103,6 +103,24 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     }
   }
 
+  /**
+   * The run was canceled: the authorization is released at Stripe. An intent that
+   * succeeded after all cannot be canceled, so Stripe's word decides what is recorded.
+   */
+  async function releaseAuthorization(paymentId: string): Promise<'canceled' | 'succeeded'> {
+    const payment = await loadPayment(paymentId);
+    if (payment.status === 'succeeded') return 'succeeded';
+    if (!payment.stripePaymentIntentId || payment.status === 'canceled') return 'canceled';
+    try {
+      await stripe.paymentIntents.cancel(payment.stripePaymentIntentId, {}, { idempotencyKey: idempotencyKey('cancel') });
+      return 'canceled';
+    } catch (err) {
+      if (!(isInvalidRequest(err) && err.code === 'payment_intent_unexpected_state')) throw err;
+      const intent = await stripe.paymentIntents.retrieve(payment.stripePaymentIntentId);
+      return intent.status === 'succeeded' ? 'succeeded' : 'canceled';
+    }
+  }
+
   async function createStripeRefund(refundId: string): Promise<string> {
     const refund = await loadRefund(refundId);
     if (refund.stripeRefundId) return refund.stripeRefundId;
@@ -159,6 +177,7 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     createPaymentIntent,
     capturePaymentIntent,
     cancelPaymentIntent,
+    releaseAuthorization,
     recordPaymentStatus: (paymentId: string, status: PaymentStatus, failure: payments.PaymentFailure = {}): Promise<void> =>
       payments.recordPaymentStatus(db, paymentId, status, failure),
     reopenFailedPayment: (paymentId: string): Promise<void> => payments.reopenFailedPayment(db, paymentId),
@@ -169,6 +188,8 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     /** Stripe refused (the reservation is released) or the infrastructure failed (it is kept for a replay). */
     failRefund: (refundId: string, reason: string, releaseReservation: boolean): Promise<void> =>
       payments.failRefund(db, refundId, reason, releaseReservation),
+    /** The run was canceled: the reservation is released (unless Stripe already refunded). */
+    cancelRefund: (refundId: string, reason: string): Promise<'succeeded' | 'canceled'> => payments.cancelRefund(db, refundId, reason),
     reconcileStripeWithLedger,
   };
 }

@@ -61,7 +61,7 @@ export const Refund = Type.Object({
   paymentId: Uuid,
   amountCents: Type.Integer(),
   reason: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')]),
   stripeRefundId: Type.Union([Type.String(), Type.Null()]),
   failureReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,

@@ -78,7 +78,12 @@ export const ListRetentionPoliciesQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const RetentionRunStatus = Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]);
+export const RetentionRunStatus = Type.Union([
+  Type.Literal('running'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+  Type.Literal('canceled'),
+]);
 export type RetentionRunStatus = Static<typeof RetentionRunStatus>;
 
 export const RetentionRunPolicy = Type.Object({

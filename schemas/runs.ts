@@ -80,7 +80,8 @@ export const BulkReplayResponse = Type.Object({
   failed: Type.Array(Type.Object({ workflowId: Type.String(), runId: Type.String(), error: Type.String() })),
 });
 
-export const CancelBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+export const CancelBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const TerminateBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 
 export const ScheduleParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,100}$' }) }, { additionalProperties: false });
 

@@ -57,7 +57,7 @@ export async function assetConversion(input: AssetConversionInput): Promise<Asse
     advance('ready', 100);
     return { assetId, status: 'ready' };
   } catch (err) {
-    const reason = isCancellation(err) ? 'canceled on request' : failureReason(err);
+    const reason = isCancellation(err) ? 'canceled' : failureReason(err);
     advance('failed', 100, reason);
     // Recorded even when the run was canceled, so the asset never stays `processing`.
     await CancellationScope.nonCancellable(() => bookkeeping.failIngestion(assetId, reason));

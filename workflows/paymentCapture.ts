@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payments';
 import { applicationFailureOf, causeMessage } from './failures';
 import { BOOKKEEPING, STRIPE_CALLS } from './paymentActivityOptions';
@@ -101,6 +101,15 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     return settle('canceled');
   };
 
+  /** The run was canceled: the authorization is released, unless Stripe says the payment succeeded after all. */
+  const settleCanceledRun = async () => {
+    detail = 'the run was canceled';
+    const atStripe = await stripeCalls.releaseAuthorization(paymentId);
+    if (atStripe === 'succeeded') await bookkeeping.recordCapture(paymentId);
+    else await bookkeeping.recordPaymentStatus(paymentId, 'canceled', { reason: detail });
+    status = atStripe;
+  };
+
   try {
     // Added after the first release: runs started before it carry no marker and skip this step on replay.
     if (patched('reopen-failed-payment-on-replay')) await bookkeeping.reopenFailedPayment(paymentId);
@@ -128,6 +137,11 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     await condition(() => outcome() !== 'requires_capture');
     return await settle(outcome() as PaymentStatus, latest?.declineCode ?? null);
   } catch (err) {
+    // Added after the first release: runs canceled before it ended Canceled with the payment left pending.
+    if (isCancellation(err) && patched('cancellation-cleanup')) {
+      await CancellationScope.nonCancellable(() => settleCanceledRun());
+      throw err;
+    }
     const declined = applicationFailureOf(err, CARD_DECLINED_FAILURE);
     if (declined) {
       detail = declined.message;

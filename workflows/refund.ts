@@ -1,4 +1,4 @@
-import { patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payments';
 import { applicationFailureOf, causeMessage } from './failures';
 import { BOOKKEEPING, STRIPE_CALLS } from './paymentActivityOptions';
@@ -21,6 +21,13 @@ export async function refund(input: RefundInput): Promise<RefundResult> {
     progress = { stage: 'succeeded', percent: 100, detail: null };
     return { refundId, status: 'succeeded' };
   } catch (err) {
+    // Added after the first release: runs canceled before it ended Canceled still holding the reservation.
+    if (isCancellation(err) && patched('cancellation-cleanup')) {
+      const reason = 'the run was canceled';
+      const recorded = await CancellationScope.nonCancellable(() => bookkeeping.cancelRefund(refundId, reason));
+      progress = { stage: recorded, percent: 100, detail: reason };
+      throw err;
+    }
     const refused = applicationFailureOf(err, REFUND_REFUSED_FAILURE)?.message ?? null;
     const reason = refused ?? `refund failed after retries: ${causeMessage(err)}`;
     progress = { stage: 'failed', percent: 100, detail: reason };

@@ -1,4 +1,13 @@
-import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities/releases';
 import { causeMessage } from './failures';
 import type {
@@ -193,6 +202,12 @@ export async function releaseEvaluation(input: ReleaseEvaluationInput): Promise<
     return { publicId, status, readinessScore: final.readinessScore };
   } catch (err) {
     closing = true;
+    // Added after the first release: runs canceled before it ended Canceled with the release left open.
+    if (isCancellation(err) && patched('cancellation-cleanup')) {
+      await CancellationScope.nonCancellable(() => bookkeeping.closeRelease(publicId, 'expired'));
+      closed = { stage: 'expired', percent: 100, detail: 'the run was canceled' };
+      throw err;
+    }
     const reason = causeMessage(err);
     closed = { stage: 'failed', percent: 100, detail: reason };
     await bookkeeping.failRelease(publicId, `recording the release failed after retries: ${reason}`);

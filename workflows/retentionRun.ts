@@ -1,8 +1,10 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   continueAsNew,
   ContinueAsNew,
+  isCancellation,
   proxyActivities,
   setHandler,
   uuid4,
@@ -49,8 +51,10 @@ export async function retentionRun(input: RetentionRunInput): Promise<RetentionR
     });
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
-    // Whatever stopped the run, the record says so (a no-op when it already does).
-    await bookkeeping.closeRetentionRun({ retentionRunId, status: 'failed' });
+    // Whatever stopped the run, the record says so (a no-op when it already does); the counts
+    // so far are committed batch by batch, so a canceled run keeps them.
+    const status = isCancellation(err) ? 'canceled' : 'failed';
+    await CancellationScope.nonCancellable(() => bookkeeping.closeRetentionRun({ retentionRunId, status }));
     throw err;
   }
 }

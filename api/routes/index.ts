@@ -1,6 +1,7 @@
 import { buildOpenApi } from '../openapi';
 import { defineRoute, type AnyRoute } from '../route';
 import { assetRoutes } from './assets';
+import { auditRoutes } from './audit';
 import { paymentRoutes } from './payments';
 import { runRoutes } from './runs';
 import { scheduleRoutes } from './schedules';
@@ -23,7 +24,7 @@ const docsRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this list. */
-export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes];
+export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes];
 
 let document: ReturnType<typeof buildOpenApi> | undefined;
 function openApiDocument() {

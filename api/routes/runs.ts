@@ -1,7 +1,8 @@
-import { allRuns, cancelRun, closedLatestRuns, describeRunOf, latestRunDetail, listRuns, resetRun, restartRun } from '../../lib/clients/runs';
+import { allRuns, cancelRun, closedLatestRuns, describeRunOf, latestRunDetail, listRuns, resetRun, restartRun, terminateRun } from '../../lib/clients/runs';
 import { runUiUrl } from '../../lib/temporal';
+import type { AuditContext } from '../../services/audit';
 import { findDrift } from '../../services/drift';
-import { bulkReplay, cancelLatestRun, replayLatestRun, type RunControl } from '../../services/runs';
+import { bulkReplay, cancelLatestRun, replayLatestRun, terminateLatestRun, type RunControl } from '../../services/runs';
 import {
   BulkReplayBody,
   BulkReplayResponse,
@@ -12,11 +13,13 @@ import {
   ReplayBody,
   ReplayResponse,
   RunDetail,
+  TerminateBody,
   RunList,
   WorkflowIdParams,
 } from '../../schemas/runs';
 import type { AppDeps } from '../deps';
-import { defineRoute } from '../route';
+import type { Principal } from '../middleware/auth';
+import { defineRoute, type HandlerInput } from '../route';
 
 const RUN_ROLES = ['operator', 'support', 'admin'] as const;
 
@@ -32,8 +35,27 @@ function runControl(deps: AppDeps): RunControl {
     reset: (workflowId, runId, reason) => resetRun(temporal, workflowId, runId, reason),
     restart: (workflowId, runId) => restartRun(temporal, workflowId, runId),
     cancel: (workflowId, runId) => cancelRun(temporal, workflowId, runId),
+    terminate: (workflowId, runId, reason) => terminateRun(temporal, workflowId, runId, reason),
   };
 }
+
+const auditContext = (principal: Principal, requestId: string): AuditContext => ({ actor: principal, requestId });
+
+const runResponse = (deps: AppDeps, run: { workflowId: string; runId: string; type: string; status: string }) => ({
+  run: { ...run, uiUrl: runUiUrl(deps.config, run.workflowId, run.runId) },
+});
+
+/** Cancel and terminate alike: the latest run of the workflow ID is stopped (audited by `stop`) and answered. */
+function stopHandler(stop: typeof cancelLatestRun, logMessage: string) {
+  return async ({ params, deps, principal, requestId, body }: HandlerInput<{ workflowId: string }, unknown, { reason?: string }>) => {
+    const request = { reason: body.reason ?? null, by: auditContext(principal, requestId) };
+    const run = await stop(deps.db, runControl(deps), params.workflowId, request);
+    deps.logger.info(logMessage, { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
+    return { status: 202, body: runResponse(deps, run) };
+  };
+}
+
+const DOMAIN_ROLE_NOTE = 'payment and refund runs also need finance or admin; retention runs need admin';
 
 export const runRoutes = [
   defineRoute({
@@ -59,10 +81,13 @@ export const runRoutes = [
     access: RUN_ROLES,
     rateGroup: 'runs',
     body: BulkReplayBody,
-    responses: { 202: { description: 'what matched and how each replay went', schema: BulkReplayResponse } },
-    handler: async ({ body, principal, deps }) => ({
+    responses: {
+      202: { description: 'what matched and how each replay went (each replay audited as run.replay)', schema: BulkReplayResponse },
+      403: { description: DOMAIN_ROLE_NOTE },
+    },
+    handler: async ({ body, principal, requestId, deps }) => ({
       status: 202,
-      body: await bulkReplay(deps.db, runControl(deps), { ...body, requestedBy: principal.sub }),
+      body: await bulkReplay(deps.db, runControl(deps), { ...body, by: auditContext(principal, requestId) }),
     }),
   }),
 
@@ -104,12 +129,13 @@ export const runRoutes = [
     params: WorkflowIdParams,
     body: ReplayBody,
     responses: {
-      202: { description: 'the new run', schema: ReplayResponse },
+      202: { description: 'the new run (audited as run.replay)', schema: ReplayResponse },
+      403: { description: DOMAIN_ROLE_NOTE },
       404: { description: 'unknown workflow ID' },
-      409: { description: 'RUN_COMPLETED or RUN_NOT_CLOSED' },
+      409: { description: 'RUN_COMPLETED, RUN_CANCELED or RUN_NOT_CLOSED' },
     },
-    handler: async ({ params, body, principal, deps }) => {
-      const request = { mode: body.mode, reason: body.reason, requestedBy: principal.sub };
+    handler: async ({ params, body, principal, requestId, deps }) => {
+      const request = { mode: body.mode, reason: body.reason, by: auditContext(principal, requestId) };
       return { status: 202, body: { run: await replayLatestRun(deps.db, runControl(deps), params.workflowId, request) } };
     },
   }),
@@ -117,7 +143,7 @@ export const runRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/runs/:workflowId/cancel',
-    summary: 'Request cancellation of a running workflow',
+    summary: 'Request cancellation of a running workflow: it runs its own clean-up and ends Canceled (audited as run.cancel)',
     tag: 'runs',
     access: RUN_ROLES,
     rateGroup: 'runs',
@@ -125,13 +151,27 @@ export const runRoutes = [
     body: CancelBody,
     responses: {
       202: { description: 'cancellation requested', schema: ReplayResponse },
+      403: { description: DOMAIN_ROLE_NOTE },
       404: { description: 'unknown workflow ID' },
       409: { description: 'RUN_NOT_RUNNING' },
     },
-    handler: async ({ params, deps, principal, body }) => {
-      const run = await cancelLatestRun(runControl(deps), params.workflowId);
-      deps.logger.info('run cancel requested', { workflowId: run.workflowId, runId: run.runId, by: principal.sub, reason: body.reason });
-      return { status: 202, body: { run: { ...run, uiUrl: runUiUrl(deps.config, run.workflowId, run.runId) } } };
+    handler: stopHandler(cancelLatestRun, 'run cancel requested'),
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/runs/:workflowId/terminate',
+    summary: 'The break-glass: end a running workflow at once, with no clean-up by the workflow (audited as run.terminate)',
+    tag: 'runs',
+    access: ['admin'],
+    rateGroup: 'runs',
+    params: WorkflowIdParams,
+    body: TerminateBody,
+    responses: {
+      202: { description: 'the run, terminated', schema: ReplayResponse },
+      404: { description: 'unknown workflow ID' },
+      409: { description: 'RUN_NOT_RUNNING' },
     },
+    handler: stopHandler(terminateLatestRun, 'run terminated'),
   }),
 ];

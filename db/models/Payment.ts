@@ -83,7 +83,7 @@ export class Refund extends BaseModel {
   idempotencyKey!: string;
   amountCents!: number;
   reason!: string | null;
-  status!: 'pending' | 'succeeded' | 'failed';
+  status!: 'pending' | 'succeeded' | 'failed' | 'canceled';
   /** The status its refund run closed with (null while the run is open). */
   closedStatus!: string | null;
   reserved!: boolean;

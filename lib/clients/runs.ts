@@ -222,3 +222,10 @@ export async function closedLatestRuns(client: Client, filter: { type: string; s
   if (failed?.error) throw failed.error;
   return outcomes.flatMap((o) => (o.value ? [o.value] : [])).sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? ''));
 }
+
+/** Ends a running run at once; the workflow runs no clean-up (the break-glass). */
+export function terminateRun(client: Client, workflowId: string, runId: string, reason: string): Promise<void> {
+  return withDeadline(client, async () => {
+    await client.workflow.getHandle(workflowId, runId).terminate(reason);
+  });
+}

@@ -101,3 +101,20 @@ export async function failRefund(db: Db, refundId: string, reason: string, relea
     .where('status', 'pending')
     .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
 }
+
+/**
+ * The refund's run was canceled: a refund Stripe already made is recorded as made;
+ * otherwise the reservation is released and the refund recorded `canceled`.
+ */
+export async function cancelRefund(db: Db, refundId: string, reason: string): Promise<'succeeded' | 'canceled'> {
+  const refund = await Refund.query(db).findById(refundId);
+  if (refund?.stripeRefundId) {
+    await recordRefund(db, refundId);
+    return 'succeeded';
+  }
+  await Refund.query(db)
+    .findById(refundId)
+    .where('status', 'pending')
+    .patch({ status: 'canceled', reserved: false, failureReason: reason, updatedAt: new Date() });
+  return 'canceled';
+}

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import { mintToken } from '../../api/middleware/auth';
 import { LedgerEntry, Payment, Refund } from '../../db/models/Payment';
 import { BILLING_RECONCILIATION_WORKFLOW } from '../../workflows/billingReconciliation.contract';
 import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
@@ -323,11 +324,11 @@ describe('payments (SPEC §4.2)', () => {
       const view = await call(api.url, 'GET', `/api/v1/payments/${payment.id}`, { token: finance() });
       expect(view.body.run.status).to.equal('Failed');
 
-      // Stripe is back: support resets the run, and the payment goes through once.
-      const replay = await call(api.url, 'POST', `/api/v1/runs/${encodeURIComponent(run.workflowId)}/replay`, {
-        token: tokenFor('support'),
-        body: { mode: 'reset', reason: 'Stripe outage over' },
-      });
+      // Stripe is back: support in finance resets the run (support alone may not: SPEC §3.1), and the payment goes through once.
+      const replayAs = (token: string) =>
+        call(api.url, 'POST', `/api/v1/runs/${encodeURIComponent(run.workflowId)}/replay`, { token, body: { mode: 'reset', reason: 'Stripe outage over' } });
+      expect((await replayAs(tokenFor('support'))).status).to.equal(403);
+      const replay = await replayAs(mintToken(shared().config, { sub: 'finance-support', roles: ['support', 'finance'], expiresInSeconds: 600 }));
       expect(replay.status, JSON.stringify(replay.body)).to.equal(202);
       const healthy = await startStripeProxy();
       try {

@@ -95,6 +95,8 @@ describe('runs, replays and schedules for operators (SPEC §4.6)', () => {
     expect(recorded).to.have.length(1);
     expect(recorded[0]).to.include({ mode: 'reset', oldRunId: before.runId, newRunId: res.body.run.runId, reason: 'pdfinfo reinstalled' });
     expect(recorded[0].requestedBy).to.match(/^support-/);
+    const [audit] = await shared().db('audit_events').where({ action: 'run.replay', target: `run:${workflowIdOf(failedAssets[0])}` });
+    expect(audit).to.include({ actorSub: recorded[0].requestedBy, reason: 'pdfinfo reinstalled', outcome: 'succeeded' });
 
     const again = await call(api.url, 'POST', `/api/v1/runs/${encoded(failedAssets[0])}/replay`, { token: support, body: { mode: 'reset', reason: 'again' } });
     expect([again.status, again.body.code]).to.deep.equal([409, 'RUN_COMPLETED']);
@@ -129,6 +131,11 @@ describe('runs, replays and schedules for operators (SPEC §4.6)', () => {
     const bulk = await RunReplay.query(shared().db).whereIn('workflowId', failedAssets.slice(2).map(workflowIdOf));
     expect(bulk).to.have.length(2);
     expect(new Set(bulk.map((r) => r.bulkId)).size).to.equal(1);
+    const audited = await shared().db('audit_events').where({ action: 'run.replay' }).whereIn('target', failedAssets.slice(2).map((id) => `run:${workflowIdOf(id)}`));
+    expect(audited.map((a: { outcome: string; after: { bulkId: string } }) => [a.outcome, a.after.bulkId])).to.deep.equal([
+      ['succeeded', bulk[0].bulkId],
+      ['succeeded', bulk[0].bulkId],
+    ]);
   });
 
   it('enforces the role matrix: learners and instructors are refused, operators, support and admins allowed', async () => {

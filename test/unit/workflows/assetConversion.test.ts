@@ -145,7 +145,7 @@ describe('assetConversion workflow (mocked activities)', function () {
     });
     expect(err).to.be.instanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).to.be.instanceOf(CancelledFailure);
-    expect(mocks.argsOf('failIngestion')).to.deep.equal([[input.assetId, 'canceled on request']]);
+    expect(mocks.argsOf('failIngestion')).to.deep.equal([[input.assetId, 'canceled']]);
     expect(mocks.names()).to.not.include('convertAsset');
   });
 });

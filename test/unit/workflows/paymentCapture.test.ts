@@ -1,7 +1,7 @@
 // paymentCapture's branches with mocked Stripe and bookkeeping activities (SPEC §4.2, §6).
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { expect } from 'chai';
 import type { PaymentActivities } from '../../../activities/payments';
 import type { paymentCapture } from '../../../workflows/paymentCapture';
@@ -18,6 +18,7 @@ import {
   PAYMENT_NOT_CAPTURABLE,
   type PaymentCaptureInput,
 } from '../../../workflows/paymentCapture.contract';
+import { waitFor } from '../../support/wait';
 import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
 
 const TTL_HOURS = 72;
@@ -38,6 +39,7 @@ function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
     createPaymentIntent: async () => 'pi_unit',
     capturePaymentIntent: async () => 'succeeded',
     cancelPaymentIntent: async () => undefined,
+    releaseAuthorization: async () => 'canceled',
     recordCapture: async () => undefined,
     recordPaymentStatus: async () => undefined,
     ...overrides,
@@ -248,6 +250,35 @@ describe('paymentCapture workflow (mocked activities)', function () {
       expect(rejection(err)).to.deep.equal({ type: PAYMENT_NOT_CAPTURABLE, message: 'the payment is pending' });
       expect(progress).to.deep.equal({ stage: 'pending', percent: 20, detail: null });
       expect(mocks.names()).to.not.include('capturePaymentIntent');
+    });
+  });
+
+  describe('the run canceled (POST /runs/{id}/cancel)', () => {
+    /** Cancels the run once its intent exists; answers how the run ended. */
+    const cancelAfterIntent = (mocks: ActivityMocks<PaymentActivities>) => async (handle: Payment) => {
+      await waitFor('the intent', async () => (mocks.names().includes('createPaymentIntent') ? true : undefined));
+      await handle.cancel();
+      return rejectionOf(handle.result());
+    };
+
+    it('releases the authorization at Stripe, records the payment canceled and ends Canceled', async () => {
+      const input = payment('manual');
+      const mocks = paymentMocks();
+      const err = await run([input], mocks, cancelAfterIntent(mocks));
+      expect(err).to.be.instanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).to.be.instanceOf(CancelledFailure);
+      expect(mocks.argsOf('releaseAuthorization')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([[input.paymentId, 'canceled', { reason: 'the run was canceled' }]]);
+      expect(mocks.names()).to.not.include('recordCapture');
+    });
+
+    it('an intent Stripe says succeeded after all is recorded as captured, and the run still ends Canceled', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks({ releaseAuthorization: async () => 'succeeded' });
+      const err = await run([input], mocks, cancelAfterIntent(mocks));
+      expect((err as WorkflowFailedError).cause).to.be.instanceOf(CancelledFailure);
+      expect(mocks.argsOf('recordCapture')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.names()).to.not.include('recordPaymentStatus');
     });
   });
 });

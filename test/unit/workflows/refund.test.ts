@@ -1,7 +1,7 @@
 // refund and billingReconciliation with mocked Stripe and ledger activities (SPEC §4.2, §6).
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { expect } from 'chai';
 import type { PaymentActivities } from '../../../activities/payments';
 import type { billingReconciliation } from '../../../workflows/billingReconciliation';
@@ -23,6 +23,7 @@ function refundMocks(overrides: Partial<PaymentActivities> = {}) {
     createStripeRefund: async () => 're_unit',
     recordRefund: async () => undefined,
     failRefund: async () => undefined,
+    cancelRefund: async () => 'canceled',
     ...overrides,
   });
 }
@@ -59,6 +60,28 @@ describe('refund workflow (mocked activities)', function () {
     expect(result).to.deep.equal({ refundId: input.refundId, status: 'failed', reason: 'charge already refunded' });
     expect(mocks.argsOf('failRefund')).to.deep.equal([[input.refundId, 'charge already refunded', true]]);
     expect(mocks.names()).to.not.include('recordRefund');
+  });
+
+  it('the run canceled while Stripe is retried: the reservation is released, the refund recorded canceled, the run ends Canceled', async () => {
+    const input = request();
+    let firstAttemptFailed = () => {};
+    const retrying = new Promise<void>((resolve) => (firstAttemptFailed = resolve));
+    // The cancel lands in the retry backoff, so no activity is left running on the test server.
+    const mocks = refundMocks({
+      createStripeRefund: async () => {
+        firstAttemptFailed();
+        throw new Error('stripe timed out');
+      },
+    });
+    const [err, progress] = await run([input], mocks, async (handle) => {
+      await retrying;
+      await handle.cancel();
+      return [await rejectionOf(handle.result()), await handle.query(progressQuery)] as const;
+    });
+    expect((err as WorkflowFailedError).cause).to.be.instanceOf(CancelledFailure);
+    expect(mocks.argsOf('cancelRefund')).to.deep.equal([[input.refundId, 'the run was canceled']]);
+    expect(progress).to.deep.equal({ stage: 'canceled', percent: 100, detail: 'the run was canceled' });
+    expect(mocks.names()).to.not.include.members(['recordRefund', 'failRefund']);
   });
 
   it('Stripe unreachable: recorded failed keeping the reservation, and the run fails', async () => {

@@ -2,7 +2,7 @@
 // durable timer days away, which the test server skips while a test waits on the result.
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { expect } from 'chai';
 import type { ReleaseActivities, ReleaseStateSnapshot } from '../../../activities/releases';
 import type { ChecklistGate, GateEvaluationRequest, ReleaseMetrics } from '../../../schemas/releases';
@@ -97,6 +97,19 @@ describe('releaseEvaluation workflow (mocked activities)', () => {
       await waitFor('the opening write', async () => (snapshots(mocks).length > 0 ? true : undefined));
       return body(handle);
     });
+
+  it('the run canceled while it waits for the window: the release is closed expired and the run ends Canceled', async () => {
+    const input = await release(PASSING);
+    const mocks = releaseMocks();
+    const [err, progress] = await runOpened(input, mocks, async (handle) => {
+      await handle.cancel();
+      return [await rejectionOf(handle.result()), await handle.query(progressQuery)] as const;
+    });
+    expect((err as WorkflowFailedError).cause).to.be.instanceOf(CancelledFailure);
+    expect(mocks.argsOf('closeRelease')).to.deep.equal([[input.publicId, 'expired']]);
+    expect(mocks.names()).to.not.include('failRelease');
+    expect(progress).to.deep.equal({ stage: 'expired', percent: 100, detail: 'the run was canceled' });
+  });
 
   it('passing metrics and the manual gate passed before the window → approved when the window starts', async () => {
     const input = await release(PASSING);

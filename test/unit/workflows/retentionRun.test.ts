@@ -1,7 +1,7 @@
 // retentionRun's branches with mocked bookkeeping and batches (SPEC §4.5, §6).
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { expect } from 'chai';
 import type { PlannedPolicy, PolicyCounts, RetentionActivities } from '../../../activities/retention';
 import type { retentionRun } from '../../../workflows/retentionRun';
@@ -133,5 +133,33 @@ describe('retentionRun workflow (mocked activities)', function () {
     expect(await rejectionOf(run([input], mocks))).to.be.instanceOf(WorkflowFailedError);
     expect(mocks.argsOf('openRetentionRun')).to.have.length(5);
     expect(mocks.argsOf('closeRetentionRun')).to.deep.equal([[{ retentionRunId: input.retentionRunId, status: 'failed' }]]);
+  });
+
+  it('the run canceled between batches: closed canceled (the counts so far stay committed) and ends Canceled', async () => {
+    const input = apiRun(false);
+    const sessions = policy('sessions');
+    let batchStarted = () => {};
+    let batchEnds = () => {};
+    const inBatch = new Promise<void>((resolve) => (batchStarted = resolve));
+    const ended = new Promise<void>((resolve) => (batchEnds = resolve));
+    const mocks = retentionMocks([sessions], {}, {
+      applyRetentionPolicy: async () => {
+        batchStarted();
+        await ended;
+        return { done: false, matched: 3, affected: 3 };
+      },
+    });
+    const err = await run([input], mocks, async (handle) => {
+      try {
+        await inBatch;
+        await handle.cancel();
+        return await rejectionOf(handle.result());
+      } finally {
+        batchEnds();
+      }
+    });
+    expect((err as WorkflowFailedError).cause).to.be.instanceOf(CancelledFailure);
+    expect(mocks.argsOf('closeRetentionRun')).to.deep.equal([[{ retentionRunId: input.retentionRunId, status: 'canceled' }]]);
+    expect(mocks.names()).to.not.include('finishRetentionPolicy');
   });
 });
