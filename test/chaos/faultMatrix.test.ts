@@ -33,7 +33,7 @@ async function runCase(scenario: Scenario, fault: Fault, figures: CaseFigures): 
   const api = await startApi({ RATE_LIMIT_BURST: 100_000, ...scenario.apiOverrides });
   const env = { STRIPE_API_BASE: proxy.url, ...scenario.workerEnv, ...fault.workerEnv };
   const startWorker = (): ChildProcess => startWorkerProcess(env);
-  const ctx: ChaosContext = { api, proxy, startWorker, worker: startWorker(), runs: RUNS };
+  const ctx: ChaosContext = { api, proxy, startWorker, worker: startWorker(), runs: RUNS, startedAt: Date.now() };
   try {
     fault.arm?.(proxy, scenario.stripeCalls, RUNS);
     const state = await scenario.start(ctx);

@@ -29,9 +29,8 @@ const stackKill = (part: StackPart, name: string): Fault => ({
 
 /** Until every armed fault was spent: the proxy answers as Stripe again. */
 async function faultsSpent(ctx: ChaosContext): Promise<number> {
-  const started = Date.now();
   await waitFor('every injected Stripe fault to be spent', async () => (ctx.proxy.faultsLeft === 0 ? true : undefined), 120_000);
-  return Date.now() - started;
+  return Date.now() - ctx.startedAt;
 }
 
 /** The first call of each run to each faulted endpoint fails this way; the retries reach stripe-mock. */

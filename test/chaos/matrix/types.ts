@@ -15,6 +15,8 @@ export interface ChaosContext {
   /** Starts a worker process with the case's environment (the proxy, the scenario's and the fault's settings). */
   startWorker(): ChildProcess;
   runs: number;
+  /** When the case armed its faults and started its runs (epoch ms). */
+  startedAt: number;
 }
 
 export interface StripeCall {
@@ -42,6 +44,9 @@ export interface Fault {
   workerEnv?: Record<string, string>;
   /** Before the runs start: aims the proxy's faults at the scenario's Stripe calls (Stripe faults only). */
   arm?(proxy: StripeProxy, calls: StripeCall[], runs: number): void;
-  /** While the runs are in flight; answers the recovery time in ms (part killed to part healthy again). */
+  /**
+   * While the runs are in flight; answers the recovery time in ms: part killed to part healthy again, or for
+   * Stripe, faults armed to the last of them spent (the proxy answering as Stripe again).
+   */
   inject(ctx: ChaosContext): Promise<number>;
 }
