@@ -19,13 +19,13 @@ export function latestCases(lines: string[]): CaseFigures[] {
 
 export function chaosTable(cases: CaseFigures[]): string {
   const rows = cases.map(
-    (c) => `| ${c.process} | ${c.fault} | ${c.runs} | ${ms(c.recoveryMs)} | ${ms(c.settleMs)} | ${c.invariantsChecked} | ${c.result}${c.error ? `: ${c.error.split('\n')[0]}` : ''} |`,
+    (c) => `| ${c.process} | ${c.fault} | ${c.runs} | ${c.openAtFault ?? '—'} | ${ms(c.recoveryMs)} | ${ms(c.settleMs)} | ${c.invariantsChecked} | ${c.result}${c.error ? `: ${c.error.split('\n')[0]}` : ''} |`,
   );
   const passed = cases.filter((c) => c.result === 'passed').length;
   const total = (key: 'runs' | 'invariantsChecked') => cases.reduce((sum, c) => sum + c[key], 0);
   return [
-    '| process | fault | runs | recovery (ms) | fault to all settled (ms) | invariant checks | result |',
-    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    '| process | fault | runs | open at fault | recovery (ms) | fault to all settled (ms) | invariant checks | result |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
     '',
     `${cases.length} cases (${passed} passed), ${total('runs')} runs, ${total('invariantsChecked')} invariant checks.`,

@@ -12,6 +12,7 @@ import { Checks, recordCase, type CaseFigures } from './matrix/checks';
 import { FAULTS } from './matrix/faults';
 import type { ChaosContext, Fault, Scenario } from './matrix/types';
 import { SCENARIOS } from './scenarios';
+import { stillRunning } from './scenarios/runs';
 
 const FULL = process.env.CHAOS_FULL === '1';
 const RUNS = FULL ? 3 : 2;
@@ -37,6 +38,7 @@ async function runCase(scenario: Scenario, fault: Fault, figures: CaseFigures): 
   try {
     fault.arm?.(proxy, scenario.stripeCalls, RUNS);
     const state = await scenario.start(ctx);
+    figures.openAtFault = await stillRunning(scenario.runsOf(state));
     const injected = Date.now();
     figures.recoveryMs = await fault.inject(ctx);
     const checks = new Checks();
@@ -68,6 +70,7 @@ describe(`chaos: the fault matrix, ${FULL ? 'in full' : 'short selection'} (SPEC
           process: scenario.process,
           fault: fault.name,
           runs: RUNS,
+          openAtFault: null,
           recoveryMs: null,
           settleMs: null,
           invariantsChecked: 0,

@@ -22,6 +22,8 @@ export interface CaseFigures {
   process: string;
   fault: string;
   runs: number;
+  /** Runs not yet closed when the fault was injected (Stripe faults: armed before the runs started). */
+  openAtFault: number | null;
   recoveryMs: number | null;
   /** Fault injected (or armed) to every run settled. */
   settleMs: number | null;

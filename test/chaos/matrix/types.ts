@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../../../lib/config';
 import type { TestApi } from '../../support/shared';
 import type { StripeProxy } from '../../support/stripeProxy';
+import type { RunRef } from '../scenarios/runs';
 import type { Checks } from './checks';
 
 export interface ChaosContext {
@@ -32,6 +33,8 @@ export interface Scenario<State = unknown> {
   workerEnv?: Record<string, string>;
   /** Starts `ctx.runs` runs and resolves once every one of them is in flight. */
   start(ctx: ChaosContext): Promise<State>;
+  /** The workflow runs the scenario started. */
+  runsOf(state: State): RunRef[];
   /** Drives the runs to their end (webhooks, manual steps), waits for every one to settle, checks the invariants. */
   settle(ctx: ChaosContext, state: State, checks: Checks): Promise<void>;
 }

@@ -31,6 +31,7 @@ export const assetConversion: Scenario<Ingest[]> = {
     );
     return ingests;
   },
+  runsOf: (ingests) => ingests.map((i) => i.run),
   async settle(_ctx, ingests, checks) {
     const { db, config, providers } = shared();
     for (const { assetId, run } of ingests) {

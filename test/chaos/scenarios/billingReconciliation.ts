@@ -26,6 +26,7 @@ export const billingReconciliation: Scenario<RunRef[]> = {
     await waitFor('a reconciliation to page through Stripe', async () => (ctx.proxy.matching('GET', LIST_CALLS).length > 0 ? true : undefined));
     return runs;
   },
+  runsOf: (runs) => runs,
   async settle(_ctx, runs, checks) {
     const results: ReconciliationResult[] = [];
     for (const run of runs) results.push(await settledResult<ReconciliationResult>(run));

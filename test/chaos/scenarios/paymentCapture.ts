@@ -48,6 +48,7 @@ export const paymentCapture: Scenario<Started[]> = {
   process: 'payment capture',
   stripeCalls: [{ method: 'POST', path: /^\/v1\/payment_intents$/ }],
   start: (ctx) => startPayments(ctx.api.url, ctx.runs),
+  runsOf: (payments) => payments.map((p) => p.run),
   async settle(ctx, payments, checks) {
     await capture(ctx.api.url, payments, checks);
     for (const { paymentId } of payments) {

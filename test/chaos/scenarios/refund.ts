@@ -39,6 +39,7 @@ export const refund: Scenario<Refunding[]> = {
     );
     return refunds;
   },
+  runsOf: (refunds) => refunds.map((r) => r.run),
   async settle(ctx, refunds, checks) {
     const { db } = shared();
     for (const { paymentId, refundId, run } of refunds) {

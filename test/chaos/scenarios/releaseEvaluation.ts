@@ -44,6 +44,7 @@ export const releaseEvaluation: Scenario<Releasing[]> = {
     await Promise.all(releases.map((r) => evaluateUntilAnswered(ctx.api.url, operator, r.publicId, 'compliance')));
     return releases;
   },
+  runsOf: (releases) => releases.map((r) => r.run),
   async settle(ctx, releases, checks) {
     const operator = tokenFor('operator', 'chaos-operator');
     const db = shared().db;

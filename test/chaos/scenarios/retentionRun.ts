@@ -47,6 +47,7 @@ export const retentionRun: Scenario<Retaining[]> = {
     });
     return runs;
   },
+  runsOf: (runs) => runs.map((r) => ({ workflowId: retentionRunWorkflowId(r.retentionRunId) })),
   async settle(_ctx, runs, checks) {
     const { db } = shared();
     for (const { retentionRunId, policyId, step, kept } of runs) {

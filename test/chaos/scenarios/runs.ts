@@ -17,6 +17,13 @@ export async function settledResult<T>(run: RunRef): Promise<T> {
   }, 180_000);
 }
 
+/** How many of `runs` are still running (asked before a fault: was it injected while they were in flight?). */
+export async function stillRunning(runs: RunRef[]): Promise<number> {
+  const client = await temporalClient();
+  const states = await Promise.all(runs.map((r) => client.workflow.getHandle(r.workflowId, r.runId).describe()));
+  return states.filter((s) => s.status.name === 'RUNNING').length;
+}
+
 /** Connection-level failures while a part restarts, not a run that failed. */
 function isTransient(err: Error): boolean {
   return !/WorkflowFailedError|TerminatedFailure|CancelledFailure/.test(err.name) && !/workflow execution failed/i.test(err.message);

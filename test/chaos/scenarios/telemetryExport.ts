@@ -44,6 +44,7 @@ export const telemetryExport: Scenario<Exporting> = {
     await waitFor('a batch to be claimed', async () => ((await TelemetryExport.query(shared().db).where('createdAt', '>=', since).first()) ? true : undefined));
     return { since, eventIds: events.map((e) => e.eventId), runs };
   },
+  runsOf: (state) => state.runs,
   async settle(_ctx, { since, eventIds, runs }, checks) {
     let exported = 0;
     for (const run of runs) exported += (await settledResult<{ events: number }>(run)).events;
