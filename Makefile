@@ -1,13 +1,14 @@
 # Edulure Flow: two commands on a fresh clone (SPEC §2).
 #   make up     install what is missing, start the embedded stack, migrate, seed, run the API and a worker
 #   make test   the same set-up in the background, then typecheck, lint, migrate and the whole suite
+#   make chaos  the same set-up, then only the fault suite in full; its figures go to RELIABILITY.md
 # The work is done by scripts/stack.sh (the stack parts) and scripts/dev.sh (what runs on top of them).
 SHELL := /bin/bash
 # Every recipe runs on the pinned Node.js LTS and npm that scripts/node.sh installs under .tools/node.
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 .DEFAULT_GOAL := help
 
-.PHONY: help install up test down status
+.PHONY: help install up test chaos down status
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
@@ -20,6 +21,9 @@ up: install ## start the stack, migrate, seed, run the API and a worker in the f
 
 test: install ## start what is missing in the background, typecheck, lint, migrate, run the suite, stop what it started
 	@scripts/dev.sh test
+
+chaos: install ## like test, but only the fault suite in full (every process × every fault), then its figures
+	@scripts/dev.sh chaos
 
 down: ## stop what `make up` (or scripts/stack.sh start) started; nothing else
 	@scripts/stack.sh stop

@@ -7,6 +7,8 @@
 #   scripts/dev.sh test   start what is missing in the background, then typecheck, lint, migrate and run
 #                         the whole suite against edulure_test / namespace edulure-test; stop what it
 #                         started whatever the result; exit with the tests' status
+#   scripts/dev.sh chaos  the same set-up, then only the fault suite (test/chaos) in full, CHAOS_FULL=1,
+#                         and the table of its figures (.data/logs/chaos-results.jsonl) for RELIABILITY.md
 #
 # Both expect `scripts/stack.sh install` to have run (the Makefile does that first).
 # shellcheck disable=SC2317 # the cleanup functions run from traps
@@ -190,7 +192,9 @@ test_cleanup() {
   exit "$status"
 }
 
-cmd_test() {
+# What `make test` and `make chaos` share: the stack started in the background (stopped on exit), the
+# test database and the suite's environment.
+prepare_test_run() {
   trap test_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -207,6 +211,10 @@ cmd_test() {
   # need, and no cron run lands in the middle of another test.
   export TELEMETRY_EXPORT_ENABLED=false BILLING_RECONCILIATION_ENABLED=false DATA_RETENTION_ENABLED=false
   info "DATABASE_URL=$(redact_url "$DATABASE_URL") TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE NODE_ENV=$NODE_ENV"
+}
+
+cmd_test() {
+  prepare_test_run
 
   # Typecheck and lint failures fail the run too, but the suite still runs so one CI run shows everything.
   local lock=0 typecheck=0 lint=0 build=0 tests=0
@@ -235,6 +243,29 @@ cmd_test() {
   exit "$lint"
 }
 
+# ======================================================================================================
+# make chaos: the fault suite in full (test/chaos with CHAOS_FULL=1), then its figures as a table
+# ======================================================================================================
+cmd_chaos() {
+  prepare_test_run
+  local results=$LOGS/chaos-results.jsonl tests=0
+  export CHAOS_RESULTS_FILE=$results CHAOS_FULL=1
+  rm -f "$results"
+  step "npm run build"
+  npm run build
+  step "npm run migrate"
+  npm run migrate
+  step "npm run schedules:sync"
+  npm run schedules:sync
+  step "the fault suite: test/chaos, every process under every fault"
+  npx mocha --no-config --require tsx/cjs --require test/support/hooks.ts --extension ts --timeout 120000 --exit \
+    'test/chaos/**/*.test.ts' 2>&1 | tee "$LOGS/chaos.log" || tests=$?
+  summarize_tests "$LOGS/chaos.log"
+  step "figures (RELIABILITY.md)"
+  if [[ -s $results ]]; then npm run -s chaos:table "$results"; else warn "no figures in $results"; fi
+  exit "$tests"
+}
+
 # The number before "<word>" in mocha's closing lines (0 when absent).
 mocha_count() { grep -Eo "^ +[0-9]+ $1" "$2" | grep -Eo '[0-9]+' | tail -n 1 | grep . || echo 0; }
 
@@ -248,6 +279,7 @@ verdict() { if (($1 == 0)); then echo ok; else echo "failed ($1)"; fi; }
 case ${1:-} in
 up) cmd_up ;;
 test) cmd_test ;;
+chaos) cmd_chaos ;;
 *)
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2

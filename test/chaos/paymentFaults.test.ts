@@ -5,22 +5,14 @@
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { LedgerEntry, Payment } from '../../db/models/Payment';
-import { createPayment, ledgerImbalance, postWebhook, stripeEvent } from '../support/payments';
-import { shared, startApi, temporalClient, type TestApi } from '../support/shared';
+import { createPayment, deliverUntilAccepted, ledgerImbalance, stripeEvent } from '../support/payments';
+import { shared, startApi, temporalClient } from '../support/shared';
 import { crashAndRestart, killPart, notCrashable, startPart } from '../support/stackParts';
 import { waitFor } from '../support/wait';
 import { killHard, startWorkerProcess } from '../support/workerProcess';
 
 const PAYMENTS = 20;
 const AMOUNT_CENTS = 5000;
-
-/** Stripe retries a webhook until it is answered 2xx; so does this. */
-async function deliverUntilAccepted(api: TestApi, event: object): Promise<void> {
-  await waitFor('the webhook to be accepted', async () => {
-    const res = await postWebhook(api.url, event).catch(() => null);
-    return res && res.status < 300 ? true : undefined;
-  }, 120_000);
-}
 
 describe('chaos: Temporal and Postgres SIGKILLed while payments are in flight (issue 13)', function () {
   this.timeout(360_000);
@@ -55,7 +47,7 @@ describe('chaos: Temporal and Postgres SIGKILLed while payments are in flight (i
 
     // Postgres dies while the success webhooks arrive; the webhooks are retried until accepted.
     const events = ids.map((id) => stripeEvent('payment_intent.succeeded', id));
-    const deliveries = events.map((event) => deliverUntilAccepted(api, event));
+    const deliveries = events.map((event) => deliverUntilAccepted(api.url, event));
     await killPart('postgres');
     await startPart('postgres');
     await Promise.all(deliveries);

@@ -7,6 +7,7 @@ import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { call, tokenFor } from './http';
 import { createWorker, shared } from './shared';
 import { StripeProxy } from './stripeProxy';
+import { waitFor } from './wait';
 
 /** A Stripe event as Stripe would send it about one of our payments. */
 export function stripeEvent(type: string, paymentId: string | null, extra: Record<string, unknown> = {}) {
@@ -30,6 +31,14 @@ export function postWebhook(apiUrl: string, event: object, options: { secret?: s
     timestamp: options.timestamp,
   });
   return call(apiUrl, 'POST', '/api/v1/webhooks/stripe', { body: payload, headers: { 'Stripe-Signature': signature } });
+}
+
+/** Stripe retries a webhook until it is answered 2xx; so does this (through API or Postgres outages). */
+export async function deliverUntilAccepted(apiUrl: string, event: object): Promise<void> {
+  await waitFor('the webhook to be accepted', async () => {
+    const res = await postWebhook(apiUrl, event).catch(() => null);
+    return res && res.status < 300 ? true : undefined;
+  }, 120_000);
 }
 
 export const finance = () => tokenFor('finance');

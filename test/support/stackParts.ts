@@ -10,7 +10,9 @@ import { waitFor } from './wait';
 
 export type StackPart = 'postgres' | 'temporal' | 's3' | 'stripe' | 'clamd';
 
-const ROOT = path.resolve(__dirname, '../..');
+// The stack's own checkout (its .data/run pid files and scripts/stack.sh); from another worktree sharing
+// a running stack, STACK_ROOT names it.
+const ROOT = process.env.STACK_ROOT ? path.resolve(process.env.STACK_ROOT) : path.resolve(__dirname, '../..');
 const pidFile = (part: StackPart) => path.join(ROOT, '.data/run', `${part}.pid`);
 
 function runningPid(part: StackPart): number | undefined {

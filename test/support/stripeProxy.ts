@@ -23,6 +23,8 @@ export interface FaultRule {
   delayMs?: number;
   /** Forward, but never answer: the caller sees the request vanish after Stripe processed it. */
   hold?: boolean;
+  /** Drop the connection without an answer, before Stripe sees the request (a reset mid-request). */
+  reset?: boolean;
 }
 
 export const cardDeclined = (declineCode: string) => ({
@@ -55,6 +57,11 @@ export class StripeProxy {
     return this.held.length;
   }
 
+  /** How many faulted requests the injected rules still wait for. */
+  get faultsLeft(): number {
+    return this.rules.reduce((sum, r) => sum + r.times, 0);
+  }
+
   inject(rule: FaultRule): void {
     this.rules.push({ ...rule });
   }
@@ -82,7 +89,11 @@ export class StripeProxy {
     const path = req.url ?? '/';
     const rule = this.takeRule(method, path);
     const key = req.headers['idempotency-key'];
-    this.requests.push({ method, path, idempotencyKey: typeof key === 'string' ? key : null, forwarded: !rule?.respond });
+    this.requests.push({ method, path, idempotencyKey: typeof key === 'string' ? key : null, forwarded: !rule?.respond && !rule?.reset });
+    if (rule?.reset) {
+      req.socket.resetAndDestroy();
+      return;
+    }
     if (rule?.respond) {
       res.writeHead(rule.respond.status, { 'Content-Type': 'application/json', 'Request-Id': 'req_injected' });
       res.end(JSON.stringify(rule.respond.body));
