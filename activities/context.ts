@@ -21,3 +21,9 @@ export function currentRun(): { workflowId: string; runId: string } {
   if (!run) throw ApplicationFailure.nonRetryable('this activity runs only inside a workflow', 'NoWorkflowContext');
   return run;
 }
+
+/** This activity call (its id within the run, shared by its retries) and which attempt this is. */
+export function currentCall(): { activityId: string; attempt: number } {
+  const { activityId, attempt } = Context.current().info;
+  return { activityId, attempt };
+}

@@ -2,9 +2,9 @@
 // that makes every event exported exactly once lives there), heartbeating while they work.
 // Their names, arguments and results are recorded in histories.
 import type { ExportedBatch, ExportedBatches } from '../schemas/telemetry';
-import { exportPendingBatches, recordExportFailure, type TelemetryExportDeps } from '../services/telemetry';
+import { exportForCall, exportPendingBatches, recordExportFailure, type TelemetryExportDeps } from '../services/telemetry';
 import { TELEMETRY_EXPORT_WORKFLOW } from '../workflows/telemetryExport.contract';
-import { currentRun, whileHeartbeating } from './context';
+import { currentCall, currentRun, whileHeartbeating } from './context';
 import { failingPermanently } from './permanentFailures';
 
 export type { TelemetryExportSettings } from '../services/telemetry';
@@ -17,9 +17,16 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
     return whileHeartbeating(() => failingPermanently(() => exportPendingBatches(deps, run, batchSize, maxBatches)));
   }
 
-  /** Exports up to `maxBatches` batches (resuming interrupted ones first) and reports the totals. */
+  /**
+   * Exports up to `maxBatches` batches (resuming interrupted ones first) and reports the totals of this
+   * call, including batches an earlier attempt committed before it failed.
+   */
   async function exportBatches(input: { batchSize: number; maxBatches: number }): Promise<ExportedBatches> {
-    const { committed, morePending } = await exportUpTo(input.batchSize, input.maxBatches);
+    const { activityId, attempt } = currentCall();
+    const run = { job: TELEMETRY_EXPORT_WORKFLOW, ...currentRun(), activityId };
+    const { committed, morePending } = await whileHeartbeating(() =>
+      failingPermanently(() => exportForCall(deps, run, { ...input, retried: attempt > 1 })),
+    );
     return {
       batches: committed.length,
       events: committed.reduce((sum, b) => sum + b.count, 0),

@@ -67,6 +67,8 @@ export class TelemetryExport extends BaseModel {
   committedAt!: Date | null;
   workflowId!: string | null;
   runId!: string | null;
+  /** The activity call of `runId` that committed it. */
+  activityId!: string | null;
   createdAt!: Date;
   deletedAt!: Date | null;
 

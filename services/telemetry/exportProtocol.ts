@@ -32,6 +32,8 @@ export interface ExportingRun {
   job: string;
   workflowId: string;
   runId: string;
+  /** The activity call exporting for the run (its retries share it). */
+  activityId?: string;
 }
 
 /** Inserts may run side by side; a claim or a revocation waits for them. */
@@ -129,7 +131,7 @@ export async function commitBatch(db: Db, run: ExportingRun, batch: TelemetryExp
     const committed = await TelemetryExport.query(trx)
       .findById(batch.batchId)
       .whereNull('committedAt')
-      .patch({ bytes, workflowId: run.workflowId, runId: run.runId, committedAt: new Date() });
+      .patch({ bytes, workflowId: run.workflowId, runId: run.runId, activityId: run.activityId ?? null, committedAt: new Date() });
     if (committed === 0) return;
     const advanced = BigInt(batch.throughEventId) > BigInt(checkpoint.lastEventId);
     await TelemetryCheckpoint.query(trx)
@@ -142,6 +144,11 @@ export async function commitBatch(db: Db, run: ExportingRun, batch: TelemetryExp
         updatedAt: new Date(),
       });
   });
+}
+
+/** The batches an activity call of this run committed before (in attempts that then failed), in commit order. */
+export async function committedByCall(db: Db, run: Required<Pick<ExportingRun, 'runId' | 'activityId'>>): Promise<TelemetryExport[]> {
+  return TelemetryExport.query(db).where({ runId: run.runId, activityId: run.activityId }).whereNotNull('committedAt').orderBy('committedAt');
 }
 
 export async function pendingAfter(db: Db, eventId: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   commitBatch,
   openBatches,
   pendingAfter,
+  committedByCall,
   type ExportingRun,
   type TelemetryExportSettings,
 } from './exportProtocol';
@@ -153,4 +154,22 @@ export async function exportPendingBatches(
     }
     return { committed, morePending: last !== undefined && (await pendingAfter(db, last.throughEventId)) };
   });
+}
+
+const asCommitted = (batch: TelemetryExport): CommittedBatch => ({ batchId: batch.batchId, key: batch.key, count: batch.count, bytes: batch.bytes });
+
+/**
+ * One activity call's export: a retried call (`retried`) first counts the batches its earlier attempts
+ * committed before failing, so the totals it answers, and the run's budget, include every batch it exported.
+ */
+export async function exportForCall(
+  deps: TelemetryExportDeps,
+  run: ExportingRun & { activityId: string },
+  options: { batchSize: number; maxBatches: number; retried: boolean },
+): Promise<{ committed: CommittedBatch[]; morePending: boolean }> {
+  const earlier = options.retried ? (await committedByCall(deps.db, run)).map(asCommitted) : [];
+  const budget = options.maxBatches - earlier.length;
+  if (budget <= 0) return { committed: earlier, morePending: true };
+  const { committed, morePending } = await exportPendingBatches(deps, run, options.batchSize, budget);
+  return { committed: [...earlier, ...committed], morePending };
 }

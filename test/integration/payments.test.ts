@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { mintToken } from '../../api/middleware/auth';
 import { LedgerEntry, Payment, Refund } from '../../db/models/Payment';
@@ -350,8 +350,11 @@ describe('payments (SPEC §4.2)', () => {
 
   it('reports per currency by local day in a non-UTC reporting time zone', async () => {
     const db = shared().db;
-    // A currency of its own, so rows other runs left in a reused database do not count here.
-    const currency = `x${randomUUID().replace(/[^a-z]/g, '').slice(0, 2).padEnd(2, 'q')}`;
+    // A currency of its own, emptied first: rows an earlier run left in a reused database do not count here.
+    const letter = () => String.fromCharCode(97 + randomInt(26));
+    const currency = `x${letter()}${letter()}`;
+    await db('refunds').whereIn('paymentId', db('payments').select('id').where({ currency })).delete();
+    await db('payments').where({ currency }).delete();
     // Far in the past so no other test's payments fall in the window; New York is UTC-5 in March before DST.
     const at = (iso: string, total: number, tax: number) => ({
       id: randomUUID(), customerId: `report-${randomUUID()}`, idempotencyKey: randomUUID(), requestHash: 'x',
