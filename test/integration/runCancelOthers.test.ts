@@ -1,18 +1,23 @@
-// Canceling retention and release runs (SPEC §4 "Canceling a run", §3.1 run roles): the record
-// is closed as the SPEC says, the run ends Canceled, and the cancel is audited.
+// Canceling retention, release and telemetry export runs (SPEC §4 "Canceling a run", §3.1 run roles):
+// the record is closed as the SPEC says (an export leaves no half-claimed range), the run ends
+// Canceled, and the cancel is audited.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { createRetentionActivities, retentionActivityDeps } from '../../activities/retention';
+import { createTelemetryActivities } from '../../activities/telemetry';
+import { TelemetryExport } from '../../db/models/Telemetry';
+import { TELEMETRY_TASK_QUEUE } from '../../workflows/telemetryExport.contract';
 import { RELEASES_TASK_QUEUE } from '../../workflows/releaseEvaluation.contract';
 import { RETENTION_TASK_QUEUE } from '../../workflows/retentionRun.contract';
 import { call, tokenFor } from '../support/http';
 import { DAY_MS, PASSING_METRICS, releaseBody } from '../support/releases';
+import { expectExactlyOnce, exportedObjectsSince, ingest, makeEvents } from '../support/telemetry';
 import { waitFor } from '../support/wait';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 
-describe('canceling retention and release runs (SPEC §4)', () => {
+describe('canceling retention, release and telemetry export runs (SPEC §4)', () => {
   let api: TestApi;
   const admin = tokenFor('admin', 'cancel-admin');
   const operator = tokenFor('operator', 'cancel-operator');
@@ -89,5 +94,49 @@ describe('canceling retention and release runs (SPEC §4)', () => {
     });
     expect((await row()).status).to.equal('expired');
     await expectAuditedCancel(run.workflowId, 'cancel-operator');
+  });
+
+  it('a telemetry export canceled mid-call leaves no half-claimed range: the next export takes up every event once', async () => {
+    const since = new Date();
+    const exportsApi = await startApi({ RATE_LIMIT_BURST: 10000, TELEMETRY_EXPORT_BATCH_SIZE: 5 });
+    const events = makeEvents(23);
+    expect((await ingest(exportsApi.url, tokenFor('service'), events)).status).to.equal(202);
+    const startExport = async () => {
+      const res = await call(exportsApi.url, 'POST', '/api/v1/telemetry/exports', { token: operator });
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      return res.body.run.workflowId as string;
+    };
+
+    const { db, config, providers } = shared();
+    const exportsDeps = { db, storage: providers.storage, exports: { bucket: config.TELEMETRY_EXPORT_BUCKET, prefix: config.TELEMETRY_EXPORT_PREFIX, compress: true, lineageTool: 'cancel-test' } };
+    const real = createTelemetryActivities(exportsDeps);
+    let callStarted = false;
+    let letItRun = () => {};
+    const held = new Promise<void>((resolve) => (letItRun = resolve));
+    // The call is held, then goes on after the cancel: it claims and commits with nobody waiting for it.
+    const worker = await createWorker(TELEMETRY_TASK_QUEUE, {
+      exportBatches: async (input: Parameters<typeof real.exportBatches>[0]) => {
+        callStarted = true;
+        await held;
+        return real.exportBatches(input);
+      },
+    });
+    const canceled = await startExport();
+    await worker.runUntil(async () => {
+      try {
+        await waitFor('the export call running', async () => (callStarted ? true : undefined));
+        expect((await cancelRun(canceled, operator)).status).to.equal(202);
+        await canceledEnd(canceled);
+      } finally {
+        letItRun();
+      }
+    });
+
+    const next = await startExport();
+    await (await createWorker(TELEMETRY_TASK_QUEUE)).runUntil((await temporalClient()).workflow.getHandle(next).result());
+    const open = await TelemetryExport.query(db).where('createdAt', '>=', since).whereNull('committedAt').resultSize();
+    expect(open, 'no claimed range left open').to.equal(0);
+    expectExactlyOnce(await exportedObjectsSince(since), events.map((e) => e.eventId));
+    await expectAuditedCancel(canceled, 'cancel-operator');
   });
 });
