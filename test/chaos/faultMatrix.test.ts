@@ -16,10 +16,7 @@ import { stillRunning } from './scenarios/runs';
 
 const FULL = process.env.CHAOS_FULL === '1';
 const RUNS = FULL ? 3 : 2;
-/**
- * One fault per part, each on a process the other chaos tests do not already crash that way. Telemetry
- * export × S3 is left to the full matrix while its reported counts can fall short (RELIABILITY.md).
- */
+/** One fault per part, each on a process the other chaos tests do not already crash that way. */
 const SHORT: Array<[string, string]> = [
   ['payment capture', 'worker SIGKILL'],
   ['release evaluation', 'temporal SIGKILL'],
