@@ -9,19 +9,13 @@ export interface PaymentSettings {
   reportingTimezone: string;
 }
 
-const parsed = new WeakMap<Config, PaymentSettings>();
-
+/** The payment rules' view of the configuration, which parseConfig already parsed once at boot. */
 export function paymentSettingsOf(config: Config): PaymentSettings {
-  let settings = parsed.get(config);
-  if (!settings) {
-    settings = {
-      allowedCurrencies: config.PAYMENTS_ALLOWED_CURRENCIES,
-      taxTable: config.PAYMENTS_TAX_TABLE,
-      taxInclusive: config.PAYMENTS_TAX_INCLUSIVE,
-      maxCouponPercentage: config.PAYMENTS_MAX_COUPON_PERCENTAGE,
-      reportingTimezone: config.PAYMENTS_REPORTING_TIMEZONE,
-    };
-    parsed.set(config, settings);
-  }
-  return settings;
+  return {
+    allowedCurrencies: config.PAYMENTS_ALLOWED_CURRENCIES,
+    taxTable: config.PAYMENTS_TAX_TABLE,
+    taxInclusive: config.PAYMENTS_TAX_INCLUSIVE,
+    maxCouponPercentage: config.PAYMENTS_MAX_COUPON_PERCENTAGE,
+    reportingTimezone: config.PAYMENTS_REPORTING_TIMEZONE,
+  };
 }
