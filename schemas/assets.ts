@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AuditReason } from './audit';
 import { ListOf, ListQueryProperties, Progress, Run, Timestamp, Uuid } from './common';
 
 /** Upload allow-list: file extension → accepted content types and the kind it converts as. */
@@ -124,6 +125,7 @@ export const QuarantineReviewBody = Type.Object(
   {
     decision: Type.Union([Type.Literal('release'), Type.Literal('delete')]),
     notes: Type.String({ minLength: 1, maxLength: 2000 }),
+    reason: Type.Optional(AuditReason),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AuditReason } from './audit';
 import { DateOrDateTime, ListOf, ListQueryProperties, Run, Timestamp, Uuid } from './common';
 
 const Cents = Type.Integer({ minimum: 1, maximum: 99_999_999_99, description: 'integer cents' });
@@ -92,6 +93,7 @@ export const CreateCouponBody = Type.Object(
     currency: Type.Optional(Currency),
     maxRedemptions: Type.Optional(Type.Integer({ minimum: 1 })),
     expiresAt: Type.Optional(Timestamp),
+    reason: Type.Optional(AuditReason),
   },
   { additionalProperties: false },
 );

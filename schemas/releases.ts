@@ -93,6 +93,7 @@ export const GateEvaluationBody = Type.Object(
     metrics: Type.Optional(ReleaseMetrics),
     notes: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
     evidenceUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
+    reason: Type.Optional(Type.String({ minLength: 3, maxLength: 1000, description: 'for the audit trail (a waiver is audited)' })),
   },
   { additionalProperties: false },
 );
@@ -174,7 +175,7 @@ export type ReleaseEvaluationInput = Static<typeof ReleaseEvaluationInput>;
 
 /** Argument of the `evaluateGate` update. */
 export const GateEvaluationRequest = Type.Composite([
-  GateEvaluationBody,
+  Type.Omit(GateEvaluationBody, ['reason']),
   Type.Object({ gateKey: Type.String(), actor: Type.String() }),
 ]);
 export type GateEvaluationRequest = Static<typeof GateEvaluationRequest>;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AuditReason } from './audit';
 import { ListOf, ListQueryProperties, Progress, Run, Timestamp, Uuid } from './common';
 
 // The names a policy may use; what each entity and action means in SQL is db/retentionEntities.ts, which builds on these.
@@ -55,6 +56,7 @@ export const CreateRetentionPolicyBody = Type.Object(
     retentionDays: RetentionDays,
     criteria: Type.Optional(RetentionCriteria),
     active: Type.Optional(Type.Boolean({ default: true })),
+    reason: Type.Optional(AuditReason),
   },
   { additionalProperties: false },
 );
@@ -66,6 +68,7 @@ export const UpdateRetentionPolicyBody = Type.Object(
     retentionDays: Type.Optional(RetentionDays),
     criteria: Type.Optional(RetentionCriteria),
     active: Type.Optional(Type.Boolean()),
+    reason: Type.Optional(AuditReason),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -117,6 +120,7 @@ export const StartRetentionRunBody = Type.Object(
   {
     dryRun: Type.Boolean(),
     policyIds: Type.Optional(Type.Array(Uuid, { minItems: 1, maxItems: 100, uniqueItems: true })),
+    reason: Type.Optional(AuditReason),
   },
   { additionalProperties: false },
 );

@@ -84,6 +84,8 @@ export const CancelBody = Type.Object({ reason: Type.Optional(Reason) }, { addit
 export const TerminateBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 
 export const ScheduleParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,100}$' }) }, { additionalProperties: false });
+/** Trigger, pause and unpause: the body is optional, its reason goes to the audit trail. */
+export const ScheduleActionBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 
 export const Schedule = Type.Object({
   id: Type.String(),

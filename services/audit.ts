@@ -64,9 +64,8 @@ async function settleAuditEvent(db: Db, id: string, outcome: 'succeeded' | 'fail
   await db('audit_events').where({ id, outcome: 'pending' }).update({ outcome });
 }
 
-/** Runs `action` between a pending audit row and its settled outcome. */
-export async function audited<T>(db: Db, entry: AuditEntry, action: () => Promise<T>): Promise<T> {
-  const id = await recordAuditEvent(db, entry, 'pending');
+/** Runs `action` and settles the pending audit row `id` with how it went. */
+export async function settledAfter<T>(db: Db, id: string, action: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await action();
@@ -76,6 +75,11 @@ export async function audited<T>(db: Db, entry: AuditEntry, action: () => Promis
   }
   await settleAuditEvent(db, id, 'succeeded');
   return result;
+}
+
+/** Runs `action` between a pending audit row and its settled outcome. */
+export async function audited<T>(db: Db, entry: AuditEntry, action: () => Promise<T>): Promise<T> {
+  return settledAfter(db, await recordAuditEvent(db, entry, 'pending'), action);
 }
 
 function viewOf(row: AuditRow): AuditEventView {

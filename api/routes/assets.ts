@@ -163,7 +163,7 @@ export const assetRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/assets/:id/quarantine-review',
-    summary: 'Release a false positive (re-ingested) or delete a quarantined object',
+    summary: 'Release a false positive (re-ingested) or delete a quarantined object (audited as quarantine.release or quarantine.delete)',
     tag: 'assets',
     access: ['admin'],
     rateGroup: 'assets',
@@ -175,8 +175,8 @@ export const assetRoutes = [
       404: { description: 'unknown asset' },
       409: { description: 'NOT_QUARANTINED' },
     },
-    handler: async ({ params, body, principal, deps }) => {
-      const review = { decision: body.decision, notes: body.notes, actor: principal.sub };
+    handler: async ({ params, body, principal, requestId, deps }) => {
+      const review = { ...body, by: { actor: principal, requestId } };
       const { released, ...answer } = await reviewQuarantine(catalogOf(deps), conversionRuns(deps), params.id, review);
       return { status: released ? 202 : 200, body: answer };
     },

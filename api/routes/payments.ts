@@ -1,4 +1,4 @@
-import type { Payment } from '../../db/models/Payment';
+import type { Payment, Refund } from '../../db/models/Payment';
 import { badRequest, forbidden, notFound } from '../../lib/errors';
 import { cancelPayment, capturePayment, paymentCaptureRun, startPaymentCapture, startRefund } from '../../lib/clients/payments';
 import { IdParams, IdempotencyKey, type Run } from '../../schemas/common';
@@ -16,6 +16,7 @@ import {
   ReportQuery,
   ReportResponse,
 } from '../../schemas/payments';
+import { audited, type AuditContext } from '../../services/audit';
 import {
   couponByCode,
   createCoupon,
@@ -68,10 +69,25 @@ function startCapture(deps: AppDeps, payment: Payment): Promise<Run> {
   );
 }
 
-/** Sends a capture or cancel Update; the workflow's validator decides against its own state. */
-async function requestChange(deps: AppDeps, payment: Payment, change: 'capture' | 'cancel', principal: Principal, reason: string | null) {
-  if (change === 'capture') await capturePayment(deps.temporal, payment, principal.sub);
-  else await cancelPayment(deps.temporal, payment, principal.sub, reason);
+/**
+ * Sends a capture or cancel Update, between a pending `payment.<change>` audit row and its outcome;
+ * the workflow's validator decides against its own state.
+ */
+async function requestChange(deps: AppDeps, payment: Payment, change: 'capture' | 'cancel', by: AuditContext, reason: string | null) {
+  const entry = { ...by, action: `payment.${change}`, target: `payment:${payment.id}`, reason, before: { status: payment.status } };
+  await audited(deps.db, entry, () =>
+    change === 'capture' ? capturePayment(deps.temporal, payment, by.actor.sub) : cancelPayment(deps.temporal, payment, by.actor.sub, reason),
+  );
+}
+
+/** Starts a reserved refund's run, between a pending `refund.create` audit row and its outcome. */
+function startRefundRun(deps: AppDeps, refund: Refund, idempotencyKey: string, by: AuditContext): Promise<Run> {
+  const { id: refundId, paymentId, amountCents } = refund;
+  const entry = { ...by, action: 'refund.create', target: `payment:${paymentId}`, reason: refund.reason, after: { refundId, amountCents: Number(amountCents) } };
+  return audited(deps.db, entry, () => {
+    deps.metrics.workflowStarts.inc({ type: REFUND_WORKFLOW });
+    return startRefund(deps.temporal, deps.config, { refundId, paymentId }, idempotencyKey, `Refund ${amountCents} cents of payment ${paymentId}`);
+  });
 }
 
 async function withRun(deps: AppDeps, payment: Payment) {
@@ -123,7 +139,7 @@ export const paymentRoutes = [
     defineRoute({
       method: 'post',
       path: `/api/v1/payments/:id/${change}`,
-      summary: change === 'capture' ? 'Capture an authorized manual payment' : 'Cancel a payment that is not captured yet',
+      summary: `${change === 'capture' ? 'Capture an authorized manual payment' : 'Cancel a payment that is not captured yet'} (audited as payment.${change})`,
       tag: 'payments',
       access: MONEY_ROLES,
       rateGroup: 'payments',
@@ -134,9 +150,9 @@ export const paymentRoutes = [
         404: { description: 'unknown payment' },
         409: { description: change === 'capture' ? 'PAYMENT_NOT_CAPTURABLE' : 'PAYMENT_NOT_CANCELABLE' },
       },
-      handler: async ({ params, body, principal, deps }) => {
+      handler: async ({ params, body, principal, requestId, deps }) => {
         const payment = await visiblePayment(deps, params.id, principal);
-        await requestChange(deps, payment, change, principal, body.reason ?? null);
+        await requestChange(deps, payment, change, { actor: principal, requestId }, body.reason ?? null);
         const changed = (await findPayment(deps.db, payment.id)) as Payment;
         return { status: 202, body: await withRun(deps, changed) };
       },
@@ -146,7 +162,7 @@ export const paymentRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/payments/:id/refunds',
-    summary: 'Refund all or part of a captured payment (Idempotency-Key required)',
+    summary: 'Refund all or part of a captured payment (Idempotency-Key required; audited as refund.create)',
     tag: 'payments',
     access: MONEY_ROLES,
     rateGroup: 'payments',
@@ -159,13 +175,11 @@ export const paymentRoutes = [
       409: { description: 'PAYMENT_NOT_REFUNDABLE' },
       422: { description: 'REFUND_EXCEEDS_CAPTURED' },
     },
-    handler: async ({ params, body, headers, principal, deps }) => {
+    handler: async ({ params, body, headers, principal, requestId, deps }) => {
       const key = idempotencyKeyOf(headers);
       const request = { paymentId: params.id, idempotencyKey: key, amountCents: body.amountCents, reason: body.reason ?? null, requestedBy: principal.sub };
       const refund = await reserveRefund(deps.db, request);
-      deps.metrics.workflowStarts.inc({ type: REFUND_WORKFLOW });
-      const input = { refundId: refund.id, paymentId: params.id };
-      const run = await startRefund(deps.temporal, deps.config, input, key, `Refund ${refund.amountCents} cents of payment ${params.id}`);
+      const run = await startRefundRun(deps, refund, key, { actor: principal, requestId });
       return { status: 202, body: { refund: refund.toView(), run } };
     },
   }),
@@ -173,7 +187,7 @@ export const paymentRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/payments/coupons',
-    summary: 'Create a coupon (percentage capped by PAYMENTS_MAX_COUPON_PERCENTAGE)',
+    summary: 'Create a coupon (percentage capped by PAYMENTS_MAX_COUPON_PERCENTAGE; audited as coupon.create)',
     tag: 'payments',
     access: MONEY_ROLES,
     rateGroup: 'payments',
@@ -183,8 +197,8 @@ export const paymentRoutes = [
       409: { description: 'COUPON_EXISTS' },
       422: { description: 'COUPON_EXCEEDS_MAX, COUPON_TERMS_INVALID' },
     },
-    handler: async ({ body, deps }) => {
-      const coupon = await createCoupon(deps.db, paymentSettingsOf(deps.config), body);
+    handler: async ({ body, principal, requestId, deps }) => {
+      const coupon = await createCoupon(deps.db, paymentSettingsOf(deps.config), body, { actor: principal, requestId });
       return { status: 201, body: { coupon: coupon.toView() } };
     },
   }),

@@ -99,7 +99,7 @@ export const releaseRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/releases/runs/:publicId/gates/:gateKey/evaluations',
-    summary: 'Evaluate a gate of an open run (a workflow update: validated, recorded, readiness recomputed)',
+    summary: 'Evaluate a gate of an open run (a workflow update: validated, recorded, readiness recomputed; a waiver is audited as release_gate.waive)',
     tag: 'releases',
     access: MANAGERS,
     rateGroup: 'releases',
@@ -112,9 +112,10 @@ export const releaseRoutes = [
       422: { description: 'METRICS_CONTRADICT_STATUS: a pass whose metrics miss a threshold' },
       503: { description: 'RELEASE_NOT_RECORDED: the workflow did not record it in time' },
     },
-    handler: async ({ params, body, principal, deps }) => {
+    handler: async ({ params, body, principal, requestId, deps }) => {
       const request = { ...body, gateKey: params.gateKey, actor: principal.sub };
-      return { status: 200, body: { release: await evaluateGate(deps.db, releaseWorkflows(deps), params.publicId, request) } };
+      const by = { actor: principal, requestId };
+      return { status: 200, body: { release: await evaluateGate(deps.db, releaseWorkflows(deps), params.publicId, request, by) } };
     },
   }),
 

@@ -59,7 +59,7 @@ export const retentionRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/retention/policies',
-    summary: 'Create a retention policy for an entity of the allow-list',
+    summary: 'Create a retention policy for an entity of the allow-list (audited as retention_policy.create)',
     tag: 'retention',
     access: ADMIN,
     rateGroup: 'retention',
@@ -68,7 +68,10 @@ export const retentionRoutes = [
       201: { description: 'the policy', schema: RetentionPolicyResponse },
       422: { description: 'INVALID_RETENTION_POLICY: action or criteria column not allowed for the entity' },
     },
-    handler: async ({ body, deps }) => ({ status: 201, body: { retentionPolicy: await createRetentionPolicy(deps.db, body) } }),
+    handler: async ({ body, principal, requestId, deps }) => ({
+      status: 201,
+      body: { retentionPolicy: await createRetentionPolicy(deps.db, body, { actor: principal, requestId }) },
+    }),
   }),
 
   defineRoute({
@@ -86,7 +89,7 @@ export const retentionRoutes = [
   defineRoute({
     method: 'patch',
     path: '/api/v1/retention/policies/:id',
-    summary: 'Change a policy’s action, days, criteria or active flag (its entity is fixed)',
+    summary: 'Change a policy’s action, days, criteria or active flag (its entity is fixed; audited as retention_policy.update)',
     tag: 'retention',
     access: ADMIN,
     rateGroup: 'retention',
@@ -97,16 +100,16 @@ export const retentionRoutes = [
       404: { description: 'unknown policy' },
       422: { description: 'INVALID_RETENTION_POLICY' },
     },
-    handler: async ({ params, body, deps }) => ({
+    handler: async ({ params, body, principal, requestId, deps }) => ({
       status: 200,
-      body: { retentionPolicy: await updateRetentionPolicy(deps.db, params.id, body) },
+      body: { retentionPolicy: await updateRetentionPolicy(deps.db, params.id, body, { actor: principal, requestId }) },
     }),
   }),
 
   defineRoute({
     method: 'post',
     path: '/api/v1/retention/runs',
-    summary: 'Start a retention run over the named policies, or every active one',
+    summary: 'Start a retention run over the named policies, or every active one (audited as retention_run.start)',
     tag: 'retention',
     access: ADMIN,
     rateGroup: 'retention',
@@ -115,9 +118,9 @@ export const retentionRoutes = [
       202: { description: 'the retention run and its workflow run', schema: StartRetentionRunResponse },
       422: { description: 'UNKNOWN_POLICY: a named policy does not exist' },
     },
-    handler: async ({ body, principal, deps }) => ({
+    handler: async ({ body, principal, requestId, deps }) => ({
       status: 202,
-      body: await requestRetentionRun(deps.db, { ...body, requestedBy: principal.sub }, retentionRunStarter(deps)),
+      body: await requestRetentionRun(deps.db, { ...body, by: { actor: principal, requestId } }, retentionRunStarter(deps)),
     }),
   }),
 

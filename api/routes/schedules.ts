@@ -1,7 +1,17 @@
 import { listSchedules, setSchedulePaused, triggerSchedule } from '../../lib/clients/schedules';
 import { scheduleDefinitions } from '../../lib/schedules';
-import { ScheduleList, ScheduleParams, ScheduleResponse, TriggerResponse } from '../../schemas/runs';
+import { ScheduleActionBody, ScheduleList, ScheduleParams, ScheduleResponse, TriggerResponse } from '../../schemas/runs';
+import { changeSchedulePause, triggerScheduleNow, type ScheduleControl } from '../../services/schedules';
+import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
+
+/** Schedules through the typed schedules client. */
+function scheduleControl(deps: AppDeps): ScheduleControl {
+  return {
+    trigger: (id) => triggerSchedule(deps.temporal, id),
+    setPaused: (id, paused, note) => setSchedulePaused(deps.temporal, id, paused, note, scheduleDefinitions(deps.config)),
+  };
+}
 
 export const scheduleRoutes = [
   defineRoute({
@@ -21,15 +31,16 @@ export const scheduleRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/schedules/:id/trigger',
-    summary: 'Start the scheduled workflow now (the schedule’s overlap policy applies)',
+    summary: 'Start the scheduled workflow now (the schedule’s overlap policy applies; audited as schedule.trigger)',
     tag: 'schedules',
     access: ['operator', 'admin'],
     rateGroup: 'runs',
     params: ScheduleParams,
+    body: ScheduleActionBody,
     responses: { 202: { description: 'triggered', schema: TriggerResponse }, 404: { description: 'unknown schedule' } },
-    handler: async ({ params, deps }) => {
-      await triggerSchedule(deps.temporal, params.id);
-      return { status: 202, body: { scheduleId: params.id, triggeredAt: new Date().toISOString() } };
+    handler: async ({ params, body, principal, requestId, deps }) => {
+      const request = { reason: body.reason ?? null, by: { actor: principal, requestId } };
+      return { status: 202, body: await triggerScheduleNow(deps.db, scheduleControl(deps), params.id, request) };
     },
   }),
 
@@ -37,15 +48,16 @@ export const scheduleRoutes = [
     defineRoute({
       method: 'post',
       path: `/api/v1/schedules/:id/${change}`,
-      summary: change === 'pause' ? 'Pause a schedule' : 'Resume a paused schedule',
+      summary: `${change === 'pause' ? 'Pause a schedule' : 'Resume a paused schedule'} (audited as schedule.${change})`,
       tag: 'schedules',
       access: ['operator', 'admin'],
       rateGroup: 'runs',
       params: ScheduleParams,
+      body: ScheduleActionBody,
       responses: { 200: { description: 'the schedule', schema: ScheduleResponse }, 404: { description: 'unknown schedule' } },
-      handler: async ({ params, principal, deps }) => {
-        const note = `${change}d by ${principal.sub}`;
-        const schedule = await setSchedulePaused(deps.temporal, params.id, change === 'pause', note, scheduleDefinitions(deps.config));
+      handler: async ({ params, body, principal, requestId, deps }) => {
+        const request = { reason: body.reason ?? null, by: { actor: principal, requestId } };
+        const schedule = await changeSchedulePause(deps.db, scheduleControl(deps), params.id, change === 'pause', request);
         return { status: 200, body: { schedule } };
       },
     }),

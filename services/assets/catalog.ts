@@ -11,6 +11,7 @@ import type { SearchIndex } from '../../providers/search';
 import { ALLOWED_UPLOADS, type AssetConversionInput, type AssetStatus, type AssetView, type CreateUploadSessionBody } from '../../schemas/assets';
 import type { Role, Run } from '../../schemas/common';
 import type { Progress } from '../../workflows/progress';
+import { recordAuditEvent, settledAfter, type AuditContext } from '../audit';
 
 /** Who asks: instructors manage their own assets, admins all, learners see only ready ones. */
 export interface Viewer {
@@ -219,28 +220,31 @@ export async function searchReadyAssets(db: Db, search: SearchIndex, q: string, 
 
 export type ReviewDecision = 'release' | 'delete';
 
+export interface QuarantineReview {
+  decision: ReviewDecision;
+  notes: string;
+  reason?: string;
+  by: AuditContext;
+}
+
 /**
- * An admin's verdict on a quarantined asset, recorded in the audit trail. The decision
- * and the status it leads to commit first; the run or the object removal follow the commit.
+ * An admin's verdict on a quarantined asset, recorded in the audit trail. The decision, the
+ * status it leads to and a pending `quarantine.<decision>` audit row commit first; the run or
+ * the object removal follow the commit and settle that row.
  */
-export async function reviewQuarantine(
-  catalog: Catalog,
-  runs: ConversionRuns,
-  id: string,
-  review: { decision: ReviewDecision; notes: string; actor: string },
-) {
+export async function reviewQuarantine(catalog: Catalog, runs: ConversionRuns, id: string, review: QuarantineReview) {
   const { db, storage, settings } = catalog;
-  const asset = await recordReviewDecision(db, id, review);
+  const { asset, auditId } = await recordReviewDecision(db, id, review);
   if (review.decision === 'release') {
-    const run = await startReleased(db, runs, asset);
+    const run = await settledAfter(db, auditId, () => startReleased(db, runs, asset));
     return { asset: (await assetWithRenditions(db, id)).toView(), run, released: true as const };
   }
-  await storage.remove(settings.quarantineBucket, asset.uploadKey);
+  await settledAfter(db, auditId, () => storage.remove(settings.quarantineBucket, asset.uploadKey));
   const fresh = await assetWithRenditions(db, id);
   return { asset: fresh.toView(), progress: null, run: await runs.latest(fresh.id), released: false as const };
 }
 
-async function recordReviewDecision(db: Db, id: string, review: { decision: ReviewDecision; notes: string; actor: string }): Promise<Asset> {
+async function recordReviewDecision(db: Db, id: string, review: QuarantineReview): Promise<{ asset: Asset; auditId: string }> {
   return db.transaction(async (trx) => {
     const asset = await Asset.query(trx).findById(id).forUpdate();
     if (!asset) throw notFound('asset');
@@ -251,12 +255,20 @@ async function recordReviewDecision(db: Db, id: string, review: { decision: Revi
       step: `review-${review.decision}`,
       status: 'ok',
       detail: { notes: review.notes },
-      actor: review.actor,
+      actor: review.by.actor.sub,
     });
     const now = new Date();
     const change = review.decision === 'release' ? { status: 'processing' as const } : { status: 'deleted' as const, deletedAt: now };
     await Asset.query(trx).findById(asset.id).patch({ ...change, updatedAt: now });
-    return asset;
+    const entry = {
+      ...review.by,
+      action: `quarantine.${review.decision}`,
+      target: `asset:${asset.id}`,
+      reason: review.reason ?? review.notes,
+      before: { status: asset.status },
+      after: { status: change.status },
+    };
+    return { asset, auditId: await recordAuditEvent(trx, entry, 'pending') };
   });
 }
 

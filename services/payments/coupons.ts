@@ -3,6 +3,7 @@ import { Coupon } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
 import type { CreateCouponBody } from '../../schemas/payments';
+import { recordAuditEvent, type AuditContext } from '../audit';
 import type { PaymentSettings } from './settings';
 
 /** A coupon gives either a percentage, or a fixed amount in one currency, never above the configured cap. */
@@ -16,22 +17,28 @@ function checkTerms(terms: CreateCouponBody, maxPercentage: number): void {
   }
 }
 
-export async function createCoupon(db: Db, settings: PaymentSettings, terms: CreateCouponBody): Promise<Coupon> {
+/** Creates a coupon and its `coupon.create` audit row in one transaction. */
+export async function createCoupon(db: Db, settings: PaymentSettings, body: CreateCouponBody, by: AuditContext): Promise<Coupon> {
+  const { reason, ...terms } = body;
   checkTerms(terms, settings.maxCouponPercentage);
-  const rows = await db('coupons')
-    .insert({
-      code: terms.code,
-      percentOff: terms.percentOff ?? null,
-      amountOffCents: terms.amountOffCents ?? null,
-      currency: terms.currency ?? null,
-      maxRedemptions: terms.maxRedemptions ?? null,
-      expiresAt: terms.expiresAt ? new Date(terms.expiresAt) : null,
-    })
-    .onConflict('code')
-    .ignore()
-    .returning('code');
-  if (rows.length === 0) throw conflict('COUPON_EXISTS', `coupon ${terms.code} already exists`);
-  return couponByCode(db, terms.code);
+  return db.transaction(async (trx) => {
+    const rows = await trx('coupons')
+      .insert({
+        code: terms.code,
+        percentOff: terms.percentOff ?? null,
+        amountOffCents: terms.amountOffCents ?? null,
+        currency: terms.currency ?? null,
+        maxRedemptions: terms.maxRedemptions ?? null,
+        expiresAt: terms.expiresAt ? new Date(terms.expiresAt) : null,
+      })
+      .onConflict('code')
+      .ignore()
+      .returning('code');
+    if (rows.length === 0) throw conflict('COUPON_EXISTS', `coupon ${terms.code} already exists`);
+    const coupon = await couponByCode(trx, terms.code);
+    await recordAuditEvent(trx, { ...by, action: 'coupon.create', target: `coupon:${terms.code}`, reason, after: coupon.toView() }, 'succeeded');
+    return coupon;
+  });
 }
 
 export async function couponByCode(db: Db, code: string): Promise<Coupon> {

@@ -18,6 +18,7 @@ import {
   type ReleaseView,
 } from '../../schemas/releases';
 import { releaseEvaluationWorkflowId } from '../../workflows/releaseEvaluation.contract';
+import { audited, type AuditContext } from '../audit';
 
 /** The readiness workflows of release runs, as the caller reaches them (the API: its typed Temporal client). */
 export interface ReleaseWorkflows {
@@ -101,10 +102,26 @@ async function requireOpenRelease(db: Db, publicId: string): Promise<void> {
   if (!OPEN_RELEASE_STATUSES.includes(run.status)) throw conflict('RELEASE_CLOSED', `the release run is ${run.status}`);
 }
 
-/** Records a gate evaluation through the run's workflow; answers the run as it then is. */
-export async function evaluateGate(db: Db, workflows: ReleaseWorkflows, publicId: string, request: GateEvaluationRequest): Promise<ReleaseView> {
+/**
+ * Records a gate evaluation through the run's workflow (a waiver between a pending
+ * `release_gate.waive` audit row and its outcome); answers the run as it then is.
+ */
+export async function evaluateGate(
+  db: Db,
+  workflows: ReleaseWorkflows,
+  publicId: string,
+  request: GateEvaluationRequest & { reason?: string },
+  by: AuditContext,
+): Promise<ReleaseView> {
   await requireOpenRelease(db, publicId);
-  await workflows.evaluateGate(publicId, request);
+  const { reason, ...evaluation } = request;
+  const send = () => workflows.evaluateGate(publicId, evaluation);
+  if (evaluation.status === 'waived') {
+    const entry = { ...by, action: 'release_gate.waive', target: `release_gate:${publicId}:${evaluation.gateKey}`, reason: reason ?? evaluation.notes };
+    await audited(db, entry, send);
+  } else {
+    await send();
+  }
   return releaseView(db, publicId);
 }
 

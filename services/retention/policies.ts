@@ -15,7 +15,10 @@ import type {
   RetentionPolicyView,
   UpdateRetentionPolicyBody,
 } from '../../schemas/retention';
+import { recordAuditEvent, type AuditContext } from '../audit';
 import { DEFAULT_PAGE_SIZE, type Page, type PageQuery } from '../page';
+
+const policyTarget = (id: string) => `retention_policy:${id}`;
 
 /** The business rules a schema cannot express: the action and every criteria column must be allowed for the entity. */
 function checkPolicy(entity: RetentionEntity, action: RetentionAction, criteria: RetentionCriteria): void {
@@ -46,18 +49,24 @@ export async function listRetentionPolicies(
   return { items: items.map((p) => p.toView()), nextCursor };
 }
 
-export async function createRetentionPolicy(db: Db, body: CreateRetentionPolicyBody): Promise<RetentionPolicyView> {
-  const criteria = body.criteria ?? {};
-  checkPolicy(body.entity, body.action, criteria);
-  const policy = await RetentionPolicy.query(db).insertAndFetch({
-    id: randomUUID(),
-    entity: body.entity,
-    action: body.action,
-    retentionDays: body.retentionDays,
-    criteria,
-    active: body.active ?? true,
+/** Creates a policy and its `retention_policy.create` audit row in one transaction. */
+export async function createRetentionPolicy(db: Db, body: CreateRetentionPolicyBody, by: AuditContext): Promise<RetentionPolicyView> {
+  const { reason, ...terms } = body;
+  const criteria = terms.criteria ?? {};
+  checkPolicy(terms.entity, terms.action, criteria);
+  return db.transaction(async (trx) => {
+    const policy = await RetentionPolicy.query(trx).insertAndFetch({
+      id: randomUUID(),
+      entity: terms.entity,
+      action: terms.action,
+      retentionDays: terms.retentionDays,
+      criteria,
+      active: terms.active ?? true,
+    });
+    const view = policy.toView();
+    await recordAuditEvent(trx, { ...by, action: 'retention_policy.create', target: policyTarget(view.id), reason, after: view }, 'succeeded');
+    return view;
   });
-  return policy.toView();
 }
 
 export async function getRetentionPolicy(db: Db, id: string): Promise<RetentionPolicyView> {
@@ -66,15 +75,21 @@ export async function getRetentionPolicy(db: Db, id: string): Promise<RetentionP
   return policy.toView();
 }
 
-/** Changes a policy under its row lock; its entity is fixed, so the change is checked against it. */
-export async function updateRetentionPolicy(db: Db, id: string, body: UpdateRetentionPolicyBody): Promise<RetentionPolicyView> {
-  const policy = await db.transaction(async (trx) => {
+/**
+ * Changes a policy under its row lock (its entity is fixed, so the change is checked against it),
+ * with its `retention_policy.update` audit row in the same transaction.
+ */
+export async function updateRetentionPolicy(db: Db, id: string, body: UpdateRetentionPolicyBody, by: AuditContext): Promise<RetentionPolicyView> {
+  const { reason, ...change } = body;
+  return db.transaction(async (trx) => {
     const current = await RetentionPolicy.query(trx).findById(id).forUpdate();
     if (!current) throw notFound('retention policy');
-    checkPolicy(current.entity, body.action ?? current.action, body.criteria ?? current.criteria);
-    return current.$query(trx).patchAndFetch({ ...body, updatedAt: new Date() });
+    checkPolicy(current.entity, change.action ?? current.action, change.criteria ?? current.criteria);
+    const before = current.toView();
+    const after = (await current.$query(trx).patchAndFetch({ ...change, updatedAt: new Date() })).toView();
+    await recordAuditEvent(trx, { ...by, action: 'retention_policy.update', target: policyTarget(id), reason, before, after }, 'succeeded');
+    return after;
   });
-  return policy.toView();
 }
 
 /** Named policies must all exist (422 UNKNOWN_POLICY otherwise). */

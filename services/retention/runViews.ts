@@ -7,6 +7,7 @@ import { notFound } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import type { Run } from '../../schemas/common';
 import type { RetentionRunInput, RetentionRunStatus, RetentionRunView } from '../../schemas/retention';
+import { audited, type AuditContext } from '../audit';
 import { DEFAULT_PAGE_SIZE, type Page, type PageQuery } from '../page';
 import { checkPoliciesExist } from './policies';
 import { insertRetentionRun } from './runs';
@@ -60,7 +61,8 @@ export async function listRetentionRuns(db: Db, query: PageQuery & { status?: Re
 export interface RetentionRunRequest {
   dryRun: boolean;
   policyIds?: string[];
-  requestedBy: string;
+  reason?: string;
+  by: AuditContext;
 }
 
 /** How a requested run's workflow is named and started (the API's typed client; services know no Temporal). */
@@ -75,7 +77,8 @@ function summaryOf(request: RetentionRunRequest): string {
 
 /**
  * Records the run and starts its workflow in one transaction (a start that fails leaves no
- * record); the workflow's first step inserts the record too, idempotently.
+ * record); the workflow's first step inserts the record too, idempotently. The start sits
+ * between a pending `retention_run.start` audit row and its outcome.
  */
 export async function requestRetentionRun(
   db: Db,
@@ -89,11 +92,20 @@ export async function requestRetentionRun(
     policyIds: request.policyIds,
     asOf: new Date().toISOString(),
     trigger: 'api' as const,
-    requestedBy: request.requestedBy,
+    requestedBy: request.by.actor.sub,
   };
-  const run = await db.transaction(async (trx) => {
-    await insertRetentionRun(trx, { ...input, workflowId: starter.workflowIdOf(input.retentionRunId) });
-    return starter.start(input, summaryOf(request));
-  });
+  const entry = {
+    ...request.by,
+    action: 'retention_run.start',
+    target: `retention_run:${input.retentionRunId}`,
+    reason: request.reason,
+    after: { dryRun: input.dryRun, policyIds: input.policyIds ?? null },
+  };
+  const run = await audited(db, entry, () =>
+    db.transaction(async (trx) => {
+      await insertRetentionRun(trx, { ...input, workflowId: starter.workflowIdOf(input.retentionRunId) });
+      return starter.start(input, summaryOf(request));
+    }),
+  );
   return { retentionRun: await getRetentionRun(db, input.retentionRunId), run };
 }

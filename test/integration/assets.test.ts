@@ -276,6 +276,10 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
       expect(view.body.asset.status).to.equal('ready');
       const steps = (await AssetIngestionEvent.query(shared().db).where('assetId', id).orderBy('id')).map((e) => e.step);
       expect(steps).to.include.members(['quarantined', 'review-release', 'released', 'ready']);
+      const audit = await shared().db('audit_events').where({ action: 'quarantine.release', target: `asset:${id}` });
+      expect(audit).to.have.length(1);
+      expect(audit[0]).to.include({ reason: 'test signature in a lesson about antivirus', outcome: 'succeeded' });
+      expect([audit[0].before, audit[0].after]).to.deep.equal([{ status: 'quarantined' }, { status: 'processing' }]);
       const again = await call(api.url, 'POST', `/api/v1/assets/${id}/quarantine-review`, {
         token: admin,
         body: { decision: 'delete', notes: 'too late' },
@@ -297,6 +301,9 @@ describe('asset conversion end to end (SPEC §4.1)', () => {
       const events = await AssetIngestionEvent.query(shared().db).where({ assetId: id, step: 'review-delete' });
       expect(events).to.have.length(1);
       expect(events[0].actor).to.match(/^admin-/);
+      const audit = await shared().db('audit_events').where({ action: 'quarantine.delete', target: `asset:${id}` });
+      expect(audit).to.have.length(1);
+      expect(audit[0]).to.include({ actorSub: events[0].actor, reason: 'real infection', outcome: 'succeeded' });
     });
   });
 });

@@ -84,6 +84,9 @@ describe('payments (SPEC §4.2)', () => {
       const captures = proxy.matching('POST', /^\/v1\/payment_intents\/[^/]+\/capture$/);
       expect(captures).to.have.length(1);
       expect(captures[0].idempotencyKey).to.equal(`${run.workflowId}:capture`);
+      const audit = await shared().db('audit_events').where({ action: 'payment.capture', target: `payment:${payment.id}` }).orderBy('id');
+      expect(audit.map((r) => r.outcome), 'the refused second capture is recorded failed').to.deep.equal(['succeeded', 'failed']);
+      expect(audit[0].before).to.deep.equal({ status: 'requires_capture' });
     });
 
     it('cancel before authorization releases the intent and ends canceled', async () => {
@@ -96,6 +99,9 @@ describe('payments (SPEC §4.2)', () => {
       expect(result.status).to.equal('canceled');
       expect((await paymentRow(payment.id)).failureReason).to.equal('customer changed their mind');
       expect(proxy.matching('POST', /\/cancel$/)).to.have.length(1);
+      const [audit] = await shared().db('audit_events').where({ action: 'payment.cancel', target: `payment:${payment.id}` });
+      expect(audit).to.include({ reason: 'customer changed their mind', outcome: 'succeeded' });
+      expect(audit.actorRoles).to.deep.equal(['finance']);
       const late = await call(api.url, 'POST', `/api/v1/payments/${payment.id}/capture`, { token: finance(), body: {} });
       expect(late.status).to.equal(409);
     });
@@ -260,6 +266,13 @@ describe('payments (SPEC §4.2)', () => {
       ]);
       const none = await refund(id, { amountCents: 1 });
       expect(none.status).to.equal(409);
+      // Each accepted request is recorded (the repeat with the same key too); refused ones never reach the run start.
+      const audit = await shared().db('audit_events').where({ action: 'refund.create', target: `payment:${id}` }).orderBy('id');
+      expect(audit.map((r) => [r.after.refundId, r.outcome])).to.deep.equal([
+        [partial.body.refund.id, 'succeeded'],
+        [partial.body.refund.id, 'succeeded'],
+        [rest.body.refund.id, 'succeeded'],
+      ]);
     });
 
     it('10 concurrent refunds of 20% each: exactly 5 accepted and refunded, 5 refused, the ledger balances', async () => {

@@ -171,6 +171,10 @@ describe('release readiness through the API (SPEC §4.4)', () => {
     expect(gateOf(release, 'compliance').status).to.equal('waived');
     expect(gateOf(release, 'compliance').evaluations).to.have.length(1);
     expect(gateOf(release, 'compliance').evaluations[0]).to.include({ status: 'waived', notes: 'audit deferred by the DPO' });
+    const audit = await shared().db('audit_events').where({ action: 'release_gate.waive', target: `release_gate:${created.publicId}:compliance` });
+    expect(audit).to.have.length(1);
+    expect(audit[0]).to.include({ reason: 'audit deferred by the DPO', outcome: 'succeeded' });
+    expect(await shared().db('audit_events').where('target', 'like', `release_gate:${created.publicId}:%`), 'a pass is no waiver').to.have.length(1);
   });
 
   it('invalid evaluations are rejected with 4xx envelopes and change neither the records nor the history', async () => {
