@@ -9,6 +9,8 @@
 #                         started whatever the result; exit with the tests' status
 #   scripts/dev.sh chaos  the same set-up, then only the fault suite (test/chaos) in full, CHAOS_FULL=1,
 #                         and the table of its figures (.data/logs/chaos-results.jsonl) for RELIABILITY.md
+#   scripts/dev.sh fuzz   the same set-up, then Schemathesis in full (scripts/fuzz.sh full): every role,
+#                         more examples, the response-conformance checks; `test` runs its quick version
 #
 # Both expect `scripts/stack.sh install` to have run (the Makefile does that first).
 # shellcheck disable=SC2317 # the cleanup functions run from traps
@@ -217,7 +219,7 @@ cmd_test() {
   prepare_test_run
 
   # Typecheck and lint failures fail the run too, but the suite still runs so one CI run shows everything.
-  local lock=0 typecheck=0 lint=0 build=0 tests=0
+  local lock=0 typecheck=0 lint=0 build=0 tests=0 fuzz=0
   step "scripts/check-lock.sh (the lock installs as committed on a fresh machine)"
   "$ROOT/scripts/check-lock.sh" || lock=$?
   step "npm run typecheck"
@@ -233,10 +235,13 @@ cmd_test() {
   step "npm test"
   npm test 2>&1 | tee "$LOGS/test.log" || tests=$?
   summarize_tests "$LOGS/test.log"
+  step "Schemathesis against /api/docs as admin, learner and service: no response >= 500 (scripts/fuzz.sh quick)"
+  "$ROOT/scripts/fuzz.sh" quick || fuzz=$?
 
   printf '\n'
-  info "lock: $(verdict "$lock"), typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), build: $(verdict "$build"), tests: $(verdict "$tests")"
+  info "lock: $(verdict "$lock"), typecheck: $(verdict "$typecheck"), lint: $(verdict "$lint"), build: $(verdict "$build"), tests: $(verdict "$tests"), fuzz: $(verdict "$fuzz")"
   ((tests != 0)) && exit "$tests"
+  ((fuzz != 0)) && exit "$fuzz"
   ((lock != 0)) && exit "$lock"
   ((build != 0)) && exit "$build"
   ((typecheck != 0)) && exit "$typecheck"
@@ -266,6 +271,17 @@ cmd_chaos() {
   exit "$tests"
 }
 
+# ======================================================================================================
+# make fuzz: Schemathesis in full (every role, more examples, the response-conformance checks)
+# ======================================================================================================
+cmd_fuzz() {
+  prepare_test_run
+  step "npm run build"
+  npm run build
+  step "Schemathesis against /api/docs as every role (scripts/fuzz.sh full)"
+  "$ROOT/scripts/fuzz.sh" full
+}
+
 # The number before "<word>" in mocha's closing lines (0 when absent).
 mocha_count() { grep -Eo "^ +[0-9]+ $1" "$2" | grep -Eo '[0-9]+' | tail -n 1 | grep . || echo 0; }
 
@@ -280,6 +296,7 @@ case ${1:-} in
 up) cmd_up ;;
 test) cmd_test ;;
 chaos) cmd_chaos ;;
+fuzz) cmd_fuzz ;;
 *)
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2

