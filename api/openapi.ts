@@ -45,11 +45,14 @@ function responses(route: AnyRoute) {
     const isError = Number(status) >= 400;
     out[status] = {
       description: spec.description,
-      ...(isError ? errorRef : spec.schema ? { content: { 'application/json': { schema: plain(spec.schema) } } } : {}),
+      ...(isError ? errorRef : spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: plain(spec.schema) } } } : {}),
     };
   }
   return out;
 }
+
+/** A body of optional properties only may be left out (an empty body reads as `{}`). */
+const bodyRequired = (body: TSchema) => body.type !== 'object' || ((body as TObject).required ?? []).length > 0;
 
 function operation(route: AnyRoute) {
   const roles = Array.isArray(route.access) ? route.access : [];
@@ -60,7 +63,7 @@ function operation(route: AnyRoute) {
     ...(roles.length ? { security: [{ bearer: [] }], 'x-roles': roles } : { security: [] }),
     parameters: parameters(route),
     ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: plain(route.body) } } } }
+      ? { requestBody: { required: bodyRequired(route.body), content: { 'application/json': { schema: plain(route.body) } } } }
       : route.rawBody
         ? { requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } } }
         : {}),

@@ -14,6 +14,8 @@ export type Access = 'public' | 'stripe-signature' | readonly Role[];
 export interface ResponseSpec {
   description: string;
   schema?: TSchema;
+  /** Media type of a success body when it is not JSON. */
+  contentType?: string;
 }
 
 export interface HandlerInput<P, Q, B> {

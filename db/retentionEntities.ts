@@ -34,7 +34,12 @@ export interface EntityDefinition {
   criteriaColumns: readonly string[];
   /** Storage-backed entities: the object of each row, removed before the row is changed. */
   objects?: { bucket: ObjectBucket; keyColumn: string };
+  /** The youngest age a policy may name; the table refuses to lose younger rows. */
+  minRetentionDays?: number;
 }
+
+/** Audit rows younger than this cannot be deleted at all (the audit_events trigger enforces it too). */
+export const AUDIT_EVENTS_MIN_RETENTION_DAYS = 90;
 
 const NOW = { now: true } as const;
 const MARK_ASSET_DELETED: ActionSpec = { set: { status: 'deleted', deleted_at: NOW, updated_at: NOW } };
@@ -107,11 +112,22 @@ export const ENTITY_DEFINITIONS: Record<RetentionEntity, EntityDefinition> = {
     criteriaColumns: ['bucket'],
     objects: { bucket: { column: 'bucket' }, keyColumn: 'key' },
   },
+  audit_events: {
+    description: `the audit trail of privileged actions, by at (at least ${AUDIT_EVENTS_MIN_RETENTION_DAYS} days)`,
+    table: 'audit_events',
+    key: 'id',
+    keyType: 'bigint',
+    timestampColumn: 'at',
+    scope: {},
+    actions: { 'hard-delete': {} },
+    criteriaColumns: ['action', 'outcome'],
+    minRetentionDays: AUDIT_EVENTS_MIN_RETENTION_DAYS,
+  },
 };
 
 export const supportedActions = (entity: RetentionEntity) => Object.keys(ENTITY_DEFINITIONS[entity].actions) as RetentionAction[];
 
-/** The defaults of SPEC §4.5, seeded with fixed ids so seeding twice changes nothing. */
+/** The defaults of SPEC §4.5 (and §5 for audit_events), seeded with fixed ids so seeding twice changes nothing. */
 export const DEFAULT_POLICIES: ReadonlyArray<{
   id: string;
   entity: RetentionEntity;
@@ -124,4 +140,5 @@ export const DEFAULT_POLICIES: ReadonlyArray<{
   { id: '7e1e0000-0000-4000-8000-000000000004', entity: 'abandoned_uploads', action: 'soft-delete', retentionDays: 7 },
   { id: '7e1e0000-0000-4000-8000-000000000005', entity: 'quarantined_objects', action: 'hard-delete', retentionDays: 30 },
   { id: '7e1e0000-0000-4000-8000-000000000006', entity: 'telemetry_export_objects', action: 'hard-delete', retentionDays: 730 },
+  { id: '7e1e0000-0000-4000-8000-000000000007', entity: 'audit_events', action: 'hard-delete', retentionDays: 730 },
 ];

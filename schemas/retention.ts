@@ -13,6 +13,7 @@ export const RETENTION_ENTITIES = [
   'abandoned_uploads',
   'quarantined_objects',
   'telemetry_export_objects',
+  'audit_events',
 ] as const;
 export type RetentionEntity = (typeof RETENTION_ENTITIES)[number];
 

@@ -61,7 +61,7 @@ stop_apps() {
 }
 trap stop_apps EXIT
 
-mkdir -p "$LOGS"
+mkdir -p "$LOGS" "$DATA/fuzz"
 ADMIN_URL=${DATABASE_URL:-postgres://edulure:edulure@127.0.0.1:5432/edulure}
 export DATABASE_URL
 DATABASE_URL=$(fuzz_database_url)
@@ -97,7 +97,8 @@ status=0
 for role in "${ROLES[@]}"; do
   token=$(npm run --silent token -- --role "$role" --sub "fuzz-$role" | tail -n 1)
   info "fuzz: Schemathesis as $role (${SECONDS_PER_ROLE}s, checks $CHECKS)"
-  "$SCHEMATHESIS" run "$api/api/docs" --url "$api" \
+  # From .data/fuzz: Schemathesis keeps its cache (.schemathesis/) in the working directory.
+  (cd "$DATA/fuzz" && "$SCHEMATHESIS" run "$api/api/docs" --url "$api" \
     --header "Authorization: Bearer $token" \
     --checks "$CHECKS" \
     --phases examples,coverage,fuzzing \
@@ -107,7 +108,7 @@ for role in "${ROLES[@]}"; do
     --request-timeout 30 \
     --suppress-health-check all \
     --warnings off \
-    --report junit --report-junit-path "$LOGS/schemathesis-$role.xml" \
+    --report junit --report-junit-path "$LOGS/schemathesis-$role.xml") \
     2>&1 | tee "$LOGS/schemathesis-$role.log" || status=1
 done
 exit "$status"

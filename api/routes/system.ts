@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { temporalAnswers } from '../../lib/clients/health';
 import { unauthorized } from '../../lib/errors';
 import { createScannerFromConfig } from '../../providers';
@@ -7,6 +8,12 @@ import { cachedReadiness, databaseProbes, type Readiness, type ReadinessProbes }
 import { HealthBody, ReadyBody } from '../../schemas/common';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
+
+/** Compares digests of equal length, so the time taken says nothing about the token. */
+function sameToken(given: string | string[] | undefined, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return typeof given === 'string' && timingSafeEqual(digest(given), digest(`Bearer ${expected}`));
+}
 
 /** The readiness probes of this API's dependencies, answered from a short cache. */
 const readinessOf = (() => {
@@ -81,10 +88,10 @@ export const systemRoutes = [
     tag: 'system',
     access: 'public',
     headers: [{ name: 'Authorization', required: false, description: 'Bearer METRICS_BEARER_TOKEN when it is set' }],
-    responses: { 200: { description: 'Prometheus text format', schema: Type.String() } },
+    responses: { 200: { description: 'Prometheus text format', schema: Type.String(), contentType: 'text/plain' } },
     handler: async ({ deps, headers }) => {
       const expected = deps.config.METRICS_BEARER_TOKEN;
-      if (expected && headers.authorization !== `Bearer ${expected}`) {
+      if (expected && !sameToken(headers.authorization, expected)) {
         throw unauthorized('METRICS_TOKEN_INVALID', 'the metrics bearer token is missing or wrong');
       }
       return {

@@ -20,17 +20,23 @@ import { DEFAULT_PAGE_SIZE, type Page, type PageQuery } from '../page';
 
 const policyTarget = (id: string) => `retention_policy:${id}`;
 
-/** The business rules a schema cannot express: the action and every criteria column must be allowed for the entity. */
-function checkPolicy(entity: RetentionEntity, action: RetentionAction, criteria: RetentionCriteria): void {
+/**
+ * The business rules a schema cannot express: the action and every criteria column must be
+ * allowed for the entity, and the age must be at least the entity's minimum.
+ */
+function checkPolicy(entity: RetentionEntity, action: RetentionAction, criteria: RetentionCriteria, retentionDays: number): void {
   const problems: ErrorDetail[] = [];
   if (!supportedActions(entity).includes(action)) {
     problems.push({ path: 'body/action', message: `${entity} supports ${supportedActions(entity).join(', ')}` });
   }
-  const allowed = ENTITY_DEFINITIONS[entity].criteriaColumns;
+  const { criteriaColumns: allowed, minRetentionDays } = ENTITY_DEFINITIONS[entity];
   for (const column of Object.keys(criteria)) {
     if (!allowed.includes(column)) {
       problems.push({ path: `body/criteria/${column}`, message: `not a criteria column of ${entity} (allowed: ${allowed.join(', ') || 'none'})` });
     }
+  }
+  if (minRetentionDays !== undefined && retentionDays < minRetentionDays) {
+    problems.push({ path: 'body/retentionDays', message: `${entity} are kept at least ${minRetentionDays} days` });
   }
   if (problems.length > 0) throw unprocessable('INVALID_RETENTION_POLICY', 'the policy does not fit its entity', problems);
 }
@@ -53,7 +59,7 @@ export async function listRetentionPolicies(
 export async function createRetentionPolicy(db: Db, body: CreateRetentionPolicyBody, by: AuditContext): Promise<RetentionPolicyView> {
   const { reason, ...terms } = body;
   const criteria = terms.criteria ?? {};
-  checkPolicy(terms.entity, terms.action, criteria);
+  checkPolicy(terms.entity, terms.action, criteria, terms.retentionDays);
   return db.transaction(async (trx) => {
     const policy = await RetentionPolicy.query(trx).insertAndFetch({
       id: randomUUID(),
@@ -84,7 +90,7 @@ export async function updateRetentionPolicy(db: Db, id: string, body: UpdateRete
   return db.transaction(async (trx) => {
     const current = await RetentionPolicy.query(trx).findById(id).forUpdate();
     if (!current) throw notFound('retention policy');
-    checkPolicy(current.entity, change.action ?? current.action, change.criteria ?? current.criteria);
+    checkPolicy(current.entity, change.action ?? current.action, change.criteria ?? current.criteria, change.retentionDays ?? current.retentionDays);
     const before = current.toView();
     const after = (await current.$query(trx).patchAndFetch({ ...change, updatedAt: new Date() })).toView();
     await recordAuditEvent(trx, { ...by, action: 'retention_policy.update', target: policyTarget(id), reason, before, after }, 'succeeded');

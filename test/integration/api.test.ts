@@ -193,6 +193,8 @@ describe('API core (SPEC §3)', () => {
     expect(open.body as unknown as string).to.match(/^assets_by_status\{status="awaiting_upload"\} [1-9]\d*$/m);
     const guarded = await startApi({ METRICS_BEARER_TOKEN: 'metrics-secret' });
     expectEnvelope(await call(guarded.url, 'GET', '/metrics'), 401, 'authentication_error');
+    expectEnvelope(await call(guarded.url, 'GET', '/metrics', { token: 'metrics-secreT' }), 401, 'authentication_error');
+    expectEnvelope(await call(guarded.url, 'GET', '/metrics', { token: tokenFor('admin') }), 401, 'authentication_error');
     expect((await call(guarded.url, 'GET', '/metrics', { token: 'metrics-secret' })).status).to.equal(200);
   });
 });

@@ -120,6 +120,31 @@ describe('the audit trail of privileged actions (SPEC §3)', () => {
     expect(rows[0].after).to.deep.equal(made.body.coupon);
   });
 
+  it('audit rows are a retention entity: a live run deletes only rows past the policy age, never younger than 90 days', async () => {
+    const { db } = shared();
+    const action = `retention_test.row_${randomUUID().slice(0, 8)}`;
+    const row = (daysAgo: number) => ({ at: new Date(Date.now() - daysAgo * 86_400_000), actorSub: 'audit-test', actorRoles: ['admin'], action, target: 'test:row', outcome: 'succeeded' });
+    await db('audit_events').insert([row(800), row(400), row(100), row(1)]);
+    const tooYoung = await call(api.url, 'POST', '/api/v1/retention/policies', { token: admin, body: { entity: 'audit_events', action: 'hard-delete', retentionDays: 30 } });
+    expect([tooYoung.status, tooYoung.body.details[0].path]).to.deep.equal([422, 'body/retentionDays']);
+    const created = await call(api.url, 'POST', '/api/v1/retention/policies', {
+      token: admin,
+      body: { entity: 'audit_events', action: 'hard-delete', retentionDays: 365, criteria: { action } },
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const started = await call(api.url, 'POST', '/api/v1/retention/runs', { token: admin, body: { dryRun: false, policyIds: [created.body.retentionPolicy.id] } });
+    expect(started.status, JSON.stringify(started.body)).to.equal(202);
+    const { run } = started.body;
+    const worker = await createWorker(RETENTION_TASK_QUEUE);
+    await worker.runUntil((await temporalClient()).workflow.getHandle(run.workflowId, run.runId).result());
+    const left = await db('audit_events').where({ action }).orderBy('at');
+    expect(left.map((r) => Math.round((Date.now() - r.at.getTime()) / 86_400_000))).to.deep.equal([100, 1]);
+    const [young] = left.filter((r) => Math.round((Date.now() - r.at.getTime()) / 86_400_000) === 1);
+    let refused: unknown;
+    await db('audit_events').where({ id: young.id }).delete().catch((err: unknown) => (refused = err));
+    expect(String(refused)).to.contain('insert-only');
+  });
+
   it('a reason is optional but bounded, and a learner can neither write nor read the trail', async () => {
     const tooShort = await call(api.url, 'POST', '/api/v1/payments/coupons', { token: finance, body: { code: 'AUDIT-SHORT', percentOff: 5, reason: 'x' } });
     expect([tooShort.status, tooShort.body.type]).to.deep.equal([400, 'validation_error']);
