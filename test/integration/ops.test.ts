@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { RunReplay } from '../../db/models/RunReplay';
@@ -168,9 +169,12 @@ describe('ops CLI against the real API (issue 7)', function () {
       expect(unpause.code, unpause.stderr).to.equal(0);
       expect(unpause.stdout).to.match(new RegExp(`^${DATA_RETENTION_SCHEDULE_ID}: active, next run \\d{4}-`));
       expect((await (await temporalClient()).schedule.getHandle(DATA_RETENTION_SCHEDULE_ID).describe()).state.paused).to.equal(false);
-      const pause = await ops('schedules', 'pause', DATA_RETENTION_SCHEDULE_ID);
+      const reason = `ops test ${randomUUID()}`;
+      const pause = await ops('schedules', 'pause', DATA_RETENTION_SCHEDULE_ID, '--reason', reason);
       expect(pause.code, pause.stderr).to.equal(0);
       expect(pause.stdout.trim()).to.equal(`${DATA_RETENTION_SCHEDULE_ID}: paused`);
+      const audit = await shared().db('audit_events').where({ action: 'schedule.pause', target: `schedule:${DATA_RETENTION_SCHEDULE_ID}`, reason });
+      expect(audit.map((r) => r.outcome)).to.deep.equal(['succeeded']);
       const unknown = await ops('schedules', 'pause', 'no-such-schedule');
       expect([unknown.code, unknown.stderr.includes('404')]).to.deep.equal([1, true]);
     });
