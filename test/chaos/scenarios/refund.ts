@@ -58,5 +58,8 @@ export const refund: Scenario<Refunding[]> = {
     }
     const keys = ctx.proxy.matching('POST', /^\/v1\/refunds$/).map((r) => r.idempotencyKey);
     checks.equal([...new Set(keys)].sort(), refunds.map((r) => `${r.run.workflowId}:create-refund`).sort(), 'one Stripe refund key per refund, however often retried');
+    const ids = refunds.map((r) => r.refundId);
+    const audit = (await db('audit_events').where({ action: 'refund.create' }).whereRaw("after->>'refundId' = any(?)", [ids])) as Array<{ after: { refundId: string }; outcome: string }>;
+    checks.equal(audit.map((a) => [a.after.refundId, a.outcome]).sort(), ids.map((id) => [id, 'succeeded']).sort(), 'one settled refund.create audit row per refund');
   },
 };
