@@ -9,6 +9,7 @@ import { registerDomainGauges } from '../../api/domainMetrics';
 import type { AppDeps } from '../../api/deps';
 import { RateLimiter } from '../../api/middleware/rateLimit';
 import { config as loadConfig, type Config } from '../../lib/config';
+import { dataConverterOf } from '../../lib/dataConverter';
 import { createDb, type Db } from '../../lib/db';
 import { logger } from '../../lib/logger';
 import { createApiMetrics } from '../../lib/metrics';
@@ -55,6 +56,7 @@ export async function createWorker(taskQueue: string, activityOverrides: object 
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: { ...entry.activities, ...activityOverrides },
+    dataConverter: dataConverterOf(config),
     shutdownGraceTime: '5 seconds',
   });
 }
