@@ -31,6 +31,7 @@ import { REFUND_WORKFLOW } from '../../workflows/refund.contract';
 import type { AppDeps } from '../deps';
 import { hasRole, type Principal } from '../middleware/auth';
 import { defineRoute } from '../route';
+import { startSummary } from '../../lib/dataConverter';
 
 const MONEY_ROLES = ['finance', 'admin'] as const;
 const IDEMPOTENCY_HEADER = [
@@ -64,7 +65,7 @@ function startCapture(deps: AppDeps, payment: Payment): Promise<Run> {
     deps.temporal,
     deps.config,
     { paymentId: payment.id, captureMethod: payment.captureMethod, authorizationTtlHours: deps.config.PAYMENTS_AUTHORIZATION_TTL_HOURS },
-    `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`,
+    startSummary(deps.config, `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`, `Payment ${payment.id}`),
   );
 }
 
@@ -165,7 +166,8 @@ export const paymentRoutes = [
       const refund = await reserveRefund(deps.db, request);
       deps.metrics.workflowStarts.inc({ type: REFUND_WORKFLOW });
       const input = { refundId: refund.id, paymentId: params.id };
-      const run = await startRefund(deps.temporal, deps.config, input, key, `Refund ${refund.amountCents} cents of payment ${params.id}`);
+      const summary = startSummary(deps.config, `Refund ${refund.amountCents} cents of payment ${params.id}`, `Refund ${refund.id} of payment ${params.id}`);
+      const run = await startRefund(deps.temporal, deps.config, input, key, summary);
       return { status: 202, body: { refund: refund.toView(), run } };
     },
   }),

@@ -66,14 +66,14 @@ export interface TestApi {
   deps: AppDeps;
 }
 
-/** The real Koa app on an ephemeral port, wired to the shared pool and client. */
-export async function startApi(overrides: Partial<Config> = {}): Promise<TestApi> {
+/** The real Koa app on an ephemeral port, wired to the shared pool and client (or `temporal`). */
+export async function startApi(overrides: Partial<Config> = {}, temporal?: Client): Promise<TestApi> {
   const { config, db, providers } = shared();
   const merged = { ...config, ...overrides };
   const deps: AppDeps = {
     config: merged,
     db,
-    temporal: await temporalClient(),
+    temporal: temporal ?? (await temporalClient()),
     storage: providers.storage,
     search: providers.search,
     metrics: registerDomainGauges(createApiMetrics(), db),
