@@ -83,23 +83,39 @@ describe('payload encryption and the codec endpoints (SPEC §3)', () => {
     });
   }
 
+  /**
+   * Deletes a run encrypted with this file's throwaway keys, and waits until visibility no longer lists it:
+   * whatever else lists payment runs in this namespace (drift, reconciliation) could not read it.
+   */
+  async function forget(workflowId: string, runId: string): Promise<void> {
+    const namespace = shared().config.TEMPORAL_NAMESPACE;
+    await encrypted.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } });
+    await waitFor(`run ${runId} deleted`, async () => {
+      const { count } = await encrypted.workflow.count(`WorkflowId = "${workflowId}"`);
+      return count === 0 ? true : undefined;
+    });
+  }
+
   it('leaves no plaintext customer id in a history a plain client reads; the UI’s codec call decodes it', async () => {
     const customerId = `cus-secret-${randomUUID()}`;
     const created = await createPayment(api.url, { customerId, description: `order of ${customerId}` });
     expect(created.status).to.equal(202);
     const paymentId = created.body.payment.id as string;
     const workflowId = created.body.run.workflowId as string;
+    const runId = created.body.run.runId as string;
+    let history;
     try {
       // The worker decrypts the input and encrypts what its activities return: the intent gets recorded.
       const worker = await encryptingPaymentsWorker();
       await worker.runUntil(
         waitFor('the payment intent', async () => ((await Payment.query(shared().db).findById(paymentId))?.stripePaymentIntentId ? true : undefined)),
       );
-    } finally {
       await encrypted.workflow.getHandle(workflowId).terminate('codec test done');
+      history = await (await temporalClient()).workflow.getHandle(workflowId).fetchHistory();
+    } finally {
+      await forget(workflowId, runId);
     }
 
-    const history = await (await temporalClient()).workflow.getHandle(workflowId).fetchHistory();
     const json = historyToJSON(history);
     expect(json).to.not.include(customerId);
     const payloads = payloadsOf(JSON.parse(json));
