@@ -10,9 +10,13 @@ export const JsonPayload = Type.Object({
 });
 export type JsonPayload = Static<typeof JsonPayload>;
 
-/** Temporal's codec-server protocol: the body of `/encode` and `/decode`, and of their answers. */
-export const CodecPayloads = Type.Object(
-  { payloads: Type.Array(JsonPayload, { maxItems: 1000 }) },
+/** Temporal's codec-server protocol: the answer of `/encode` and `/decode`. */
+export const CodecPayloads = Type.Object({ payloads: Type.Array(JsonPayload) });
+export type CodecPayloads = Static<typeof CodecPayloads>;
+
+/** Their body: protobuf's JSON leaves out an empty list, so `{}` (the CLI sends it) means none. */
+export const CodecRequest = Type.Object(
+  { payloads: Type.Optional(Type.Array(JsonPayload, { maxItems: 1000 })) },
   { additionalProperties: false },
 );
-export type CodecPayloads = Static<typeof CodecPayloads>;
+export type CodecRequest = Static<typeof CodecRequest>;

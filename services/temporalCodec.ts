@@ -3,7 +3,7 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { unprocessable } from '../lib/errors';
 import { PayloadDecryptionError } from '../lib/payloadCodec';
-import type { CodecPayloads, JsonPayload } from '../schemas/temporalCodec';
+import type { CodecPayloads, CodecRequest, JsonPayload } from '../schemas/temporalCodec';
 
 const fromJson = ({ metadata, data }: JsonPayload): Payload => ({
   metadata: Object.fromEntries(Object.entries(metadata ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64')])),
@@ -15,9 +15,9 @@ const toJson = ({ metadata, data }: Payload): JsonPayload => ({
   data: Buffer.from(data ?? []).toString('base64'),
 });
 
-async function run(call: (payloads: Payload[]) => Promise<Payload[]>, body: CodecPayloads): Promise<CodecPayloads> {
+async function run(call: (payloads: Payload[]) => Promise<Payload[]>, body: CodecRequest): Promise<CodecPayloads> {
   try {
-    return { payloads: (await call(body.payloads.map(fromJson))).map(toJson) };
+    return { payloads: (await call((body.payloads ?? []).map(fromJson))).map(toJson) };
   } catch (err) {
     if (err instanceof PayloadDecryptionError) throw unprocessable(err.code, err.message);
     throw err;
@@ -26,8 +26,8 @@ async function run(call: (payloads: Payload[]) => Promise<Payload[]>, body: Code
 
 const identity = (payloads: Payload[]) => Promise.resolve(payloads);
 
-export const encodePayloads = (codec: PayloadCodec | undefined, body: CodecPayloads) =>
+export const encodePayloads = (codec: PayloadCodec | undefined, body: CodecRequest) =>
   run(codec ? (p) => codec.encode(p) : identity, body);
 
-export const decodePayloads = (codec: PayloadCodec | undefined, body: CodecPayloads) =>
+export const decodePayloads = (codec: PayloadCodec | undefined, body: CodecRequest) =>
   run(codec ? (p) => codec.decode(p) : identity, body);

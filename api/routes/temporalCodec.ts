@@ -1,5 +1,5 @@
 import { payloadCodecOf } from '../../lib/dataConverter';
-import { CodecPayloads } from '../../schemas/temporalCodec';
+import { CodecPayloads, CodecRequest } from '../../schemas/temporalCodec';
 import { decodePayloads, encodePayloads } from '../../services/temporalCodec';
 import { defineRoute } from '../route';
 
@@ -16,7 +16,7 @@ const codecRoute = (direction: 'encode' | 'decode') =>
     access: CODEC_USERS,
     rateGroup: 'temporal-codec',
     headers: [{ name: 'X-Namespace', required: false, description: 'the namespace the Temporal UI asks for (one codec serves it)' }],
-    body: CodecPayloads,
+    body: CodecRequest,
     responses: {
       200: { description: `the ${direction}d payloads, in the order sent`, schema: CodecPayloads },
       422: { description: 'a payload encrypted with a key id not configured (PAYLOAD_KEY_UNKNOWN), or that fails authentication (PAYLOAD_UNDECRYPTABLE)' },

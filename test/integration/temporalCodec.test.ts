@@ -6,7 +6,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Payment } from '../../db/models/Payment';
 import type { Config } from '../../lib/config';
 import { dataConverterOf } from '../../lib/dataConverter';
@@ -20,6 +23,14 @@ import { nativeConnection, shared, startApi, temporalClient, workflowBundle, typ
 import { waitFor } from '../support/wait';
 
 const key = () => randomBytes(32).toString('base64');
+const execFileAsync = promisify(execFile);
+const TEMPORAL_CLI = path.resolve(__dirname, '../../.tools/venv/bin/temporal');
+
+async function temporalCli(...args: string[]): Promise<string> {
+  const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = shared().config;
+  const { stdout } = await execFileAsync(TEMPORAL_CLI, [...args, '--address', TEMPORAL_ADDRESS, '--namespace', TEMPORAL_NAMESPACE], { timeout: 30_000 });
+  return stdout;
+}
 const KEYS = { 'k-2026-06': key(), 'k-2026-12': key() };
 const ENCRYPTION = { TEMPORAL_PAYLOAD_KEYS: JSON.stringify(KEYS), TEMPORAL_PAYLOAD_ACTIVE_KEY: 'k-2026-12' };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -112,6 +123,10 @@ describe('payload encryption and the codec endpoints (SPEC §3)', () => {
       );
       await encrypted.workflow.getHandle(workflowId).terminate('codec test done');
       history = await (await temporalClient()).workflow.getHandle(workflowId).fetchHistory();
+      // Temporal's own CLI, a codec-server client as the UI is, shows the decrypted input.
+      const shown = await temporalCli('workflow', 'show', '-w', workflowId, '-o', 'json',
+        '--codec-endpoint', `${api.url}/api/v1/temporal-codec`, '--codec-auth', `Bearer ${operator()}`);
+      expect(shown).to.include(paymentId).and.not.include(customerId);
     } finally {
       await forget(workflowId, runId);
     }
@@ -186,6 +201,8 @@ describe('payload encryption and the codec endpoints (SPEC §3)', () => {
       expect((await codecCall(path, [], tokenFor('finance'))).status, path).to.equal(403);
       expect((await call(api.url, 'POST', `/api/v1/temporal-codec/${path}`, { body: { payloads: [] } })).status, path).to.equal(401);
       expect((await codecCall(path, [], tokenFor('admin'))).status, path).to.equal(200);
+      const none = await call(api.url, 'POST', `/api/v1/temporal-codec/${path}`, { token: tokenFor('support'), body: {} });
+      expect(none.body, path).to.deep.equal({ payloads: [] });
     }
     expect((await codecCall('decode', [{ data: 'not base64!' }])).status).to.equal(400);
   });
