@@ -1,7 +1,7 @@
 // Encrypted histories (SPEC §3): with TEMPORAL_PAYLOAD_KEYS set, the API's client and the workers encrypt
 // every payload, a plain client reading the history sees no customer data, and the codec endpoints the
 // Temporal UI calls decrypt it for operators only.
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -37,13 +37,11 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 const fromB64 = (text: string) => Buffer.from(text, 'base64').toString('utf8');
 
 /** A payload as the Temporal UI sends it (protobuf JSON: base64 metadata and data). */
-const jsonPayload = (value: unknown) => {
-  const payload = defaultPayloadConverter.toPayload(value);
-  return {
-    metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
-    data: Buffer.from(payload.data ?? []).toString('base64'),
-  };
-};
+const asJson = (payload: Payload) => ({
+  metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
+  data: Buffer.from(payload.data ?? []).toString('base64'),
+});
+const jsonPayload = (value: unknown) => asJson(defaultPayloadConverter.toPayload(value));
 
 const UNENCODED = new Set(['searchAttributes', 'patch-data']);
 
@@ -165,10 +163,7 @@ describe('payload encryption and the codec endpoints (SPEC §3)', () => {
     expect(fromB64(sealed.data)).to.not.include(secret.customerId);
 
     const [older] = await new AesGcmPayloadCodec(KEYS, 'k-2026-06').encode([defaultPayloadConverter.toPayload(secret)]);
-    const olderJson = {
-      metadata: Object.fromEntries(Object.entries(older.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
-      data: Buffer.from(older.data ?? []).toString('base64'),
-    };
+    const olderJson = asJson(older);
     const plain = jsonPayload('already plain');
     const decoded = await codecCall('decode', [sealed, olderJson, plain], tokenFor('support'));
     expect(decoded.status).to.equal(200);
