@@ -4,6 +4,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import Ajv from 'ajv';
 import { CronExpressionParser } from 'cron-parser';
 import { jwtKeysProblem, MIN_HS_SECRET_BYTES, type JwtKeySpec } from './jwtKeys';
+import { payloadKeysProblem } from './payloadCodec';
 import dotenv from 'dotenv';
 
 const str = (def: string, description: string) => Type.String({ default: def, minLength: 1, description });
@@ -44,6 +45,8 @@ export const ConfigSchema = Type.Object({
   TEMPORAL_API_KEY: optional('Temporal Cloud API key (implies TLS)'),
   TEMPORAL_UI_URL: url('http://127.0.0.1:8233', 'Temporal Web UI base URL used to build `uiUrl`'),
   TEMPORAL_RETENTION_DAYS: int(30, 1, 3650, 'retention of closed runs set on the namespace by the stack runner'),
+  TEMPORAL_PAYLOAD_KEYS: optional('JSON: key id → base64 of 32 bytes; with TEMPORAL_PAYLOAD_ACTIVE_KEY every workflow and activity payload is AES-256-GCM encrypted (every key decrypts: rotation adds the new key, makes it active, then removes the old once no history still kept needs it)'),
+  TEMPORAL_PAYLOAD_ACTIVE_KEY: optional('the key id of TEMPORAL_PAYLOAD_KEYS that encrypts new payloads'),
 
   JWT_SECRET: str('edulure-local-jwt-secret-change-me', 'HS256 secret (at least 32 bytes) of tokens without a `kid`, used only while JWT_KEYS and JWKS_URL are unset (required in production then)'),
   JWT_KEYS: optional('JSON: `kid` → {"alg":"HS256","secret"} or {"alg":"RS256"|"EdDSA","publicKey":"<PEM>"}; every key verifies tokens naming its kid with its one algorithm (rotation: add the new key, then remove the old)'),
@@ -228,7 +231,20 @@ function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
   if (Boolean(config.TEMPORAL_TLS_CERT) !== Boolean(config.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
   }
+  problems.push(...payloadEncryptionProblems(config));
   return problems;
+}
+
+/** The payload keys: both settings or neither, valid keys, and an active key among them. */
+function payloadEncryptionProblems({ TEMPORAL_PAYLOAD_KEYS: keys, TEMPORAL_PAYLOAD_ACTIVE_KEY: active }: RawConfig): string[] {
+  if (keys === undefined && active === undefined) return [];
+  if (keys === undefined || active === undefined) {
+    return ['TEMPORAL_PAYLOAD_KEYS: TEMPORAL_PAYLOAD_KEYS and TEMPORAL_PAYLOAD_ACTIVE_KEY go together'];
+  }
+  const problem = jsonObjectProblem(keys) ?? payloadKeysProblem(JSON.parse(keys) as Record<string, unknown>);
+  if (problem) return [`TEMPORAL_PAYLOAD_KEYS: ${problem}`];
+  const known = Object.keys(JSON.parse(keys) as Record<string, unknown>);
+  return known.includes(active) ? [] : [`TEMPORAL_PAYLOAD_ACTIVE_KEY: "${active}" is not a key id of TEMPORAL_PAYLOAD_KEYS (${known.join(', ')})`];
 }
 
 /** Each cron setting with the setting naming its time zone (none: UTC). */

@@ -12,6 +12,7 @@ import {
 import type { Workflow } from '@temporalio/common';
 import type { Config } from './config';
 import { withDeadline } from './clients/calls';
+import { payloadEncryptionOn } from './dataConverter';
 import { runSearchAttributes } from './temporal';
 import type { billingReconciliation } from '../workflows/billingReconciliation';
 import type { retentionRun } from '../workflows/retentionRun';
@@ -80,7 +81,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       id: DATA_RETENTION_SCHEDULE_ID,
       workflowType: RETENTION_RUN_WORKFLOW,
       taskQueue: RETENTION_TASK_QUEUE,
-      args: [{ dryRun: config.DATA_RETENTION_DRY_RUN, trigger: 'schedule' }],
+      args: [{ dryRun: config.DATA_RETENTION_DRY_RUN, trigger: 'schedule', ...(payloadEncryptionOn(config) ? { encryptedHistory: true } : {}) }],
       cron: config.DATA_RETENTION_CRON,
       timezone: config.DATA_RETENTION_TIMEZONE,
       paused: !config.DATA_RETENTION_ENABLED,

@@ -4,12 +4,13 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config';
+import { dataConverterOf, type PayloadEncryptionSettings } from './dataConverter';
 import type { Run } from '../schemas/common';
 
 export type TemporalSettings = Pick<
   Config,
   'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_API_KEY' | 'TEMPORAL_UI_URL'
->;
+> & PayloadEncryptionSettings;
 
 /** Search attributes every run carries, so operators find it by what the business calls it. */
 export const DOMAIN = defineSearchAttributeKey('Domain', SearchAttributeType.KEYWORD);
@@ -35,7 +36,7 @@ export function connectionOptions(settings: TemporalSettings) {
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '10 seconds' });
-  return new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(settings) });
 }
 
 /** The Temporal UI link of one run; IDs are path-encoded the way the UI routes them. */

@@ -168,6 +168,8 @@ export const RetentionRunInput = Type.Object({
   asOf: Type.Optional(Timestamp),
   trigger: Type.Union([Type.Literal('api'), Type.Literal('schedule')]),
   requestedBy: Type.Optional(Type.String()),
+  /** Payloads are encrypted (SPEC §3): the failure message names the failed policies only, their errors go in its details. */
+  encryptedHistory: Type.Optional(Type.Boolean()),
 });
 export type RetentionRunInput = Static<typeof RetentionRunInput>;
 

@@ -2,6 +2,7 @@
 // metrics on WORKER_METRICS_PORT, graceful shutdown on SIGTERM/SIGINT. Schedules are synced by `npm run schedules:sync`.
 import { Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../lib/config';
+import { dataConverterOf } from '../lib/dataConverter';
 import { createDb } from '../lib/db';
 import { logger } from '../lib/logger';
 import { connectWorkerConnection } from './connection';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
         taskQueue,
         workflowBundle,
         activities,
+        dataConverter: dataConverterOf(config),
         shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS} seconds`,
       }),
     ),

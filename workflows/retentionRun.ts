@@ -65,7 +65,7 @@ async function runPolicies(run: RunInput, workflowId: string, show: (progress: P
   const { retentionRunId } = run;
   const plan = await bookkeeping.openRetentionRun({ ...run, workflowId });
   const results: RetentionRunResult['policies'] = [];
-  const failed: string[] = [];
+  const failed: Array<{ entity: string; error: string }> = [];
   const pending = plan.filter((p) => p.status === 'pending');
   const settledBefore = plan.length - pending.length;
 
@@ -78,17 +78,30 @@ async function runPolicies(run: RunInput, workflowId: string, show: (progress: P
       // Long runs start a fresh history; the plan, cursors and counts live in the database.
       return continueAsNew<typeof retentionRun>(run);
     }
-    if (outcome.status === 'failed') failed.push(`${policy.entity}: ${outcome.error}`);
+    if (outcome.status === 'failed') failed.push({ entity: policy.entity, error: outcome.error ?? '' });
     results.push({ policyId: policy.policyId, status: outcome.status, matched: outcome.matched, affected: outcome.affected });
   }
 
   const status = failed.length > 0 ? 'failed' : 'completed';
   await bookkeeping.closeRetentionRun({ retentionRunId, status });
-  show({ stage: status, percent: 100, detail: failed.length > 0 ? failed.join('; ') : null });
-  if (failed.length > 0) {
-    throw ApplicationFailure.nonRetryable(`retention policies failed: ${failed.join('; ')}`, RETENTION_POLICY_FAILED);
-  }
+  const errors = failed.map(({ entity, error }) => `${entity}: ${error}`);
+  show({ stage: status, percent: 100, detail: failed.length > 0 ? errors.join('; ') : null });
+  if (failed.length > 0) throw policiesFailed(run, failed.map((f) => f.entity), errors);
   return { retentionRunId, status, policies: results };
+}
+
+/**
+ * The run's failure. A failure's message is never encrypted, and the errors may quote SQL or object keys:
+ * with encrypted payloads the message names the entities and the errors travel in its (encrypted) details.
+ */
+function policiesFailed(run: RunInput, entities: string[], errors: string[]): ApplicationFailure {
+  if (!run.encryptedHistory) return ApplicationFailure.nonRetryable(`retention policies failed: ${errors.join('; ')}`, RETENTION_POLICY_FAILED);
+  return ApplicationFailure.create({
+    message: `retention policies failed: ${entities.join(', ')}`,
+    type: RETENTION_POLICY_FAILED,
+    nonRetryable: true,
+    details: [errors],
+  });
 }
 
 type PolicyOutcome = 'continue' | { status: 'completed' | 'failed'; matched: number; affected: number; error?: string };

@@ -7,19 +7,29 @@ import type { Config } from '../../lib/config';
 
 export type CorsSettings = Pick<
   Config,
-  'CORS_ALLOWED_ORIGINS' | 'CORS_ALLOWED_METHODS' | 'CORS_ALLOWED_HEADERS' | 'CORS_ALLOW_CREDENTIALS' | 'CORS_MAX_AGE_SECONDS'
+  'CORS_ALLOWED_ORIGINS' | 'CORS_ALLOWED_METHODS' | 'CORS_ALLOWED_HEADERS' | 'CORS_ALLOW_CREDENTIALS' | 'CORS_MAX_AGE_SECONDS' | 'TEMPORAL_UI_URL'
 >;
+
+/** The codec server's routes (SPEC §3): the Temporal UI's origin may call them too. */
+const CODEC_PATH_PREFIX = '/api/v1/temporal-codec/';
 
 /** CORS headers for an allowed origin; nothing for any other (the browser then refuses the answer). */
 export function corsFor(settings: CorsSettings): Middleware {
-  const allowed = new Set(settings.CORS_ALLOWED_ORIGINS);
+  const api = corsWith(settings, new Set(settings.CORS_ALLOWED_ORIGINS), settings.CORS_ALLOWED_HEADERS);
+  // The UI sends X-Namespace, and may send its requests with credentials (its codec setting does so).
+  const ui = new URL(settings.TEMPORAL_UI_URL).origin;
+  const codec = corsWith(settings, new Set([...settings.CORS_ALLOWED_ORIGINS, ui]), [...settings.CORS_ALLOWED_HEADERS, 'x-namespace'], ui);
+  return (ctx, next) => (ctx.path.startsWith(CODEC_PATH_PREFIX) ? codec(ctx, next) : api(ctx, next));
+}
+
+function corsWith(settings: CorsSettings, allowed: ReadonlySet<string>, headers: readonly string[], credentialedOrigin?: string): Middleware {
   return cors({
     // Answering '' leaves out every CORS header for an origin that is not on the list.
     origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
     allowMethods: [...settings.CORS_ALLOWED_METHODS],
-    allowHeaders: [...settings.CORS_ALLOWED_HEADERS],
+    allowHeaders: [...headers],
     exposeHeaders: ['x-request-id', 'retry-after'],
-    credentials: settings.CORS_ALLOW_CREDENTIALS,
+    credentials: (ctx) => settings.CORS_ALLOW_CREDENTIALS || ctx.get('Origin') === credentialedOrigin,
     maxAge: settings.CORS_MAX_AGE_SECONDS,
   });
 }

@@ -30,6 +30,7 @@ import { IdParams, Roles } from '../../schemas/common';
 import { ASSET_CONVERSION_WORKFLOW } from '../../workflows/assetConversion.contract';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
+import { startSummary } from '../../lib/dataConverter';
 
 const MANAGERS = ['instructor', 'admin'] as const;
 const ANY_ROLE = Roles;
@@ -52,7 +53,8 @@ function conversionRuns({ temporal, config, metrics }: AppDeps): ConversionRuns 
     start(asset, input) {
       const rerun = input.reason === 'quarantine-release';
       metrics.workflowStarts.inc({ type: ASSET_CONVERSION_WORKFLOW });
-      const summary = `Convert ${asset.kind} "${asset.filename}"${rerun ? ' (released from quarantine)' : ''}`;
+      const released = rerun ? ' (released from quarantine)' : '';
+      const summary = startSummary(config, `Convert ${asset.kind} "${asset.filename}"${released}`, `Convert asset ${asset.id}${released}`);
       return startAssetConversion(temporal, config, input, { summary, rerun });
     },
     latest: (assetId) => assetConversionRun(temporal, config, assetId),

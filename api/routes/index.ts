@@ -9,6 +9,7 @@ import { releaseRoutes } from './releases';
 import { retentionRoutes } from './retention';
 import { systemRoutes } from './system';
 import { telemetryRoutes } from './telemetry';
+import { temporalCodecRoutes } from './temporalCodec';
 import { webhookRoutes } from './webhooks';
 import { Type } from '@sinclair/typebox';
 import { version } from '../../package.json';
@@ -24,7 +25,7 @@ const docsRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this list. */
-export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes];
+export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes, ...temporalCodecRoutes];
 
 let document: ReturnType<typeof buildOpenApi> | undefined;
 function openApiDocument() {

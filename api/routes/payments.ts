@@ -32,6 +32,7 @@ import { REFUND_WORKFLOW } from '../../workflows/refund.contract';
 import type { AppDeps } from '../deps';
 import { hasRole, type Principal } from '../middleware/auth';
 import { defineRoute } from '../route';
+import { startSummary } from '../../lib/dataConverter';
 
 const MONEY_ROLES = ['finance', 'admin'] as const;
 const IDEMPOTENCY_HEADER = [
@@ -65,7 +66,7 @@ function startCapture(deps: AppDeps, payment: Payment): Promise<Run> {
     deps.temporal,
     deps.config,
     { paymentId: payment.id, captureMethod: payment.captureMethod, authorizationTtlHours: deps.config.PAYMENTS_AUTHORIZATION_TTL_HOURS },
-    `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`,
+    startSummary(deps.config, `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`, `Payment ${payment.id}`),
   );
 }
 
@@ -86,7 +87,8 @@ function startRefundRun(deps: AppDeps, refund: Refund, idempotencyKey: string, b
   const entry = { ...by, action: 'refund.create', target: `payment:${paymentId}`, reason: refund.reason, after: { refundId, amountCents: Number(amountCents) } };
   return audited(deps.db, entry, () => {
     deps.metrics.workflowStarts.inc({ type: REFUND_WORKFLOW });
-    return startRefund(deps.temporal, deps.config, { refundId, paymentId }, idempotencyKey, `Refund ${amountCents} cents of payment ${paymentId}`);
+    const summary = startSummary(deps.config, `Refund ${amountCents} cents of payment ${paymentId}`, `Refund ${refundId} of payment ${paymentId}`);
+    return startRefund(deps.temporal, deps.config, { refundId, paymentId }, idempotencyKey, summary);
   });
 }
 

@@ -16,6 +16,7 @@ import { TELEMETRY_EXPORT_WORKFLOW, telemetryExportInput } from '../../workflows
 import { hasRole } from '../middleware/auth';
 import { defineRoute } from '../route';
 import { countIngestion } from '../telemetryMetrics';
+import { startSummary } from '../../lib/dataConverter';
 
 const OPERATORS = ['operator', 'admin'] as const;
 
@@ -71,7 +72,7 @@ export const telemetryRoutes = [
     responses: { 202: { description: 'the export run', schema: StartExportResponse } },
     handler: async ({ deps, principal }) => {
       deps.metrics.workflowStarts.inc({ type: TELEMETRY_EXPORT_WORKFLOW });
-      const summary = `Manual telemetry export requested by ${principal.sub}`;
+      const summary = startSummary(deps.config, `Manual telemetry export requested by ${principal.sub}`, 'Manual telemetry export');
       const run = await startManualTelemetryExport(deps.temporal, deps.config, telemetryExportInput(deps.config), summary);
       return { status: 202, body: { run } };
     },

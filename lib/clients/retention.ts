@@ -10,6 +10,7 @@ import {
   retentionRunWorkflowId,
   type RetentionRunInput,
 } from '../../workflows/retentionRun.contract';
+import { payloadEncryptionOn } from '../dataConverter';
 import { startOrGetRun } from './calls';
 
 /** Starts the run of a recorded retention run (its id is the business key). */
@@ -24,7 +25,7 @@ export function startRetentionRun(
     taskQueue: RETENTION_TASK_QUEUE,
     domain: RETENTION_DOMAIN,
     workflowId: retentionRunWorkflowId(input.retentionRunId),
-    args: [input],
+    args: [payloadEncryptionOn(settings) ? { ...input, encryptedHistory: true } : input],
     businessKey: input.retentionRunId,
     summary,
   });

@@ -3,12 +3,13 @@
 // task, or restarted with the original input). Every call runs under a deadline.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { Run } from '../../schemas/common';
 import { badRequest, conflict, notFound } from '../errors';
+import { PayloadDecryptionError } from '../payloadCodec';
 import type { RunItem } from '../../schemas/runs';
 import { BUSINESS_KEY, describeRun, runUiUrl, statusName, type TemporalSettings } from '../temporal';
 import { eachBounded } from '../bounded';
@@ -104,10 +105,24 @@ async function historyEvents(client: Client, workflowId: string, runId: string, 
   return events;
 }
 
-function failureMessage(failure: temporal.api.failure.v1.IFailure | null | undefined): string | null {
-  if (!failure) return null;
-  const cause = failureMessage(failure.cause);
-  return cause ? `${failure.message}: ${cause}` : (failure.message ?? null);
+function messageChain(err: unknown): string | null {
+  if (!(err instanceof Error)) return null;
+  const cause = messageChain(err.cause);
+  return cause ? `${err.message}: ${cause}` : err.message;
+}
+
+/**
+ * A failure's message with its causes'. Read through the client's data converter: with encrypted
+ * payloads (SPEC §3) the messages are in each failure's encrypted attributes.
+ */
+async function failureMessage(client: Client, failure: temporal.api.failure.v1.IFailure | null | undefined): Promise<string | null> {
+  try {
+    return messageChain(await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failure ?? undefined));
+  } catch (err) {
+    // A key removed too early: say so rather than fail the whole description.
+    if (err instanceof PayloadDecryptionError) return `${failure?.message ?? ''} (${err.message})`;
+    throw err;
+  }
 }
 
 /** One run of a workflow ID (its latest without `runId`). */
@@ -126,18 +141,21 @@ export async function latestRunDetail(client: Client, settings: TemporalSettings
   if (item.status !== 'Running') {
     const [closeEvent] = await historyEvents(client, workflowId, item.runId, true);
     failure =
-      failureMessage(closeEvent?.workflowExecutionFailedEventAttributes?.failure) ??
+      (await failureMessage(client, closeEvent?.workflowExecutionFailedEventAttributes?.failure)) ??
       (closeEvent?.workflowExecutionTimedOutEventAttributes ? 'the run timed out' : null) ??
       (closeEvent?.workflowExecutionTerminatedEventAttributes?.reason || null);
   }
+  const pendingActivities = await Promise.all(
+    (raw.pendingActivities ?? []).map(async (a) => ({
+      activityType: a.activityType?.name ?? 'unknown',
+      attempt: a.attempt ?? 1,
+      lastFailure: await failureMessage(client, a.lastFailure),
+    })),
+  );
   return {
     ...item,
     failure,
-    pendingActivities: (raw.pendingActivities ?? []).map((a) => ({
-      activityType: a.activityType?.name ?? 'unknown',
-      attempt: a.attempt ?? 1,
-      lastFailure: failureMessage(a.lastFailure),
-    })),
+    pendingActivities,
     historyLength: Number(raw.workflowExecutionInfo?.historyLength ?? 0),
   };
 }
@@ -169,7 +187,7 @@ export async function restartRun(client: Client, workflowId: string, runId: stri
   const options = {
     workflowId,
     taskQueue: attributes.taskQueue.name,
-    args: (attributes.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)),
+    args: await decodeArrayFromPayloads(client.options.loadedDataConverter, attributes.input?.payloads),
     typedSearchAttributes: decodeTypedSearchAttributes(attributes.searchAttributes?.indexedFields),
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
     staticSummary: `restart of run ${runId}`,

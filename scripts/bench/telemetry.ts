@@ -28,6 +28,7 @@ import {
 import { taskQueueWorkers } from '../../workers/taskQueues';
 import { installRuntime } from '../../workers/runtime';
 import { call, tokenFor } from '../../test/support/http';
+import { dataConverterOf } from '../../lib/dataConverter';
 import { closeShared, nativeConnection, shared, temporalClient, workflowBundle } from '../../test/support/shared';
 import { killHard, startApiProcess } from '../../test/support/workerProcess';
 
@@ -152,6 +153,7 @@ async function benchWorker(): Promise<Worker> {
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: entry?.activities,
+    dataConverter: dataConverterOf(config),
   });
 }
 

@@ -399,12 +399,16 @@ describe('retention runs (SPEC §4.5)', () => {
 
   it('schedules data-retention from DATA_RETENTION_CRON/TIMEZONE, paused when disabled, dry when DATA_RETENTION_DRY_RUN', () => {
     const { config } = shared();
-    const find = (overrides: Partial<typeof config>) => scheduleDefinitions({ ...config, ...overrides }).find((d) => d.id === 'data-retention');
+    const plain = { TEMPORAL_PAYLOAD_KEYS: undefined, TEMPORAL_PAYLOAD_ACTIVE_KEY: undefined };
+    const find = (overrides: Partial<typeof config>) => scheduleDefinitions({ ...config, ...plain, ...overrides }).find((d) => d.id === 'data-retention');
     const on = find({ DATA_RETENTION_CRON: '15 2 * * *', DATA_RETENTION_TIMEZONE: 'Europe/Berlin', DATA_RETENTION_ENABLED: true, DATA_RETENTION_DRY_RUN: false });
     expect(on).to.deep.include({ workflowType: 'retentionRun', taskQueue: 'retention', cron: '15 2 * * *', timezone: 'Europe/Berlin', paused: false });
     expect(on?.args).to.deep.equal([{ dryRun: false, trigger: 'schedule' }]);
     const off = find({ DATA_RETENTION_ENABLED: false, DATA_RETENTION_DRY_RUN: true });
     expect(off).to.deep.include({ paused: true });
     expect(off?.args).to.deep.equal([{ dryRun: true, trigger: 'schedule' }]);
+    // With encrypted payloads the run keeps its policies' error text out of its failure message (SPEC §3).
+    const encrypted = find({ DATA_RETENTION_DRY_RUN: false, TEMPORAL_PAYLOAD_KEYS: JSON.stringify({ k: Buffer.alloc(32).toString('base64') }), TEMPORAL_PAYLOAD_ACTIVE_KEY: 'k' });
+    expect(encrypted?.args).to.deep.equal([{ dryRun: false, trigger: 'schedule', encryptedHistory: true }]);
   });
 });

@@ -5,7 +5,8 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import * as workflows from '../../workflows';
-import { workflowBundle } from '../support/shared';
+import { dataConverterOf } from '../../lib/dataConverter';
+import { shared, workflowBundle } from '../support/shared';
 
 const HISTORIES = __dirname;
 
@@ -29,7 +30,7 @@ describe('determinism gate: recorded histories replay against the current workfl
     const histories = await recordedHistories();
     expect(histories, 'recorded histories').to.not.be.empty;
     const replayed: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: dataConverterOf(shared().config) }, histories)) {
       expect(result.error, `${result.workflowId}: ${result.error?.message}`).to.equal(undefined);
       replayed.push(result.workflowId);
     }
@@ -40,7 +41,7 @@ describe('determinism gate: recorded histories replay against the current workfl
     const variant = await bundleWorkflowCode({ workflowsPath: require.resolve('./variants/reordered') });
     const histories = (await recordedHistories()).filter((h) => h.workflowId.startsWith('assetConversion-'));
     let violations = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: variant }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: variant, dataConverter: dataConverterOf(shared().config) }, histories)) {
       if (result.error instanceof DeterminismViolationError) violations += 1;
     }
     expect(violations).to.equal(histories.length);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { expect } from 'chai';
 import { call } from './http';
 import { waitFor } from './wait';
@@ -50,6 +51,8 @@ export function scanBeingRetried(handle: WorkflowHandle): Promise<true> {
   return waitFor('the scan failing on clamd and being retried', async () => {
     const { raw } = await handle.describe();
     const scan = raw.pendingActivities?.find((a) => a.activityType?.name === 'scanUpload');
-    return scan && Number(scan.attempt) >= 2 && scan.lastFailure?.message?.includes('clamd at ') ? true : undefined;
+    // Read through the client's data converter: with encrypted payloads the message is in encrypted attributes.
+    const lastFailure = await decodeOptionalFailureToOptionalError(handle.client.options.loadedDataConverter, scan?.lastFailure ?? undefined);
+    return scan && Number(scan.attempt) >= 2 && lastFailure?.message.includes('clamd at ') ? true : undefined;
   });
 }

@@ -9,6 +9,7 @@ import { registerDomainGauges } from '../../api/domainMetrics';
 import type { AppDeps } from '../../api/deps';
 import { RateLimiter } from '../../api/middleware/rateLimit';
 import { config as loadConfig, type Config } from '../../lib/config';
+import { dataConverterOf } from '../../lib/dataConverter';
 import { createDb, type Db } from '../../lib/db';
 import { logger } from '../../lib/logger';
 import { createApiMetrics } from '../../lib/metrics';
@@ -55,6 +56,7 @@ export async function createWorker(taskQueue: string, activityOverrides: object 
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: { ...entry.activities, ...activityOverrides },
+    dataConverter: dataConverterOf(config),
     shutdownGraceTime: '5 seconds',
   });
 }
@@ -64,14 +66,14 @@ export interface TestApi {
   deps: AppDeps;
 }
 
-/** The real Koa app on an ephemeral port, wired to the shared pool and client. */
-export async function startApi(overrides: Partial<Config> = {}): Promise<TestApi> {
+/** The real Koa app on an ephemeral port, wired to the shared pool and client (or `temporal`). */
+export async function startApi(overrides: Partial<Config> = {}, temporal?: Client): Promise<TestApi> {
   const { config, db, providers } = shared();
   const merged = { ...config, ...overrides };
   const deps: AppDeps = {
     config: merged,
     db,
-    temporal: await temporalClient(),
+    temporal: temporal ?? (await temporalClient()),
     storage: providers.storage,
     search: providers.search,
     metrics: registerDomainGauges(createApiMetrics(), db),

@@ -101,6 +101,20 @@ describe('retentionRun workflow (mocked activities)', function () {
     expect(progress).to.deep.equal({ stage: 'completed', percent: 100, detail: null });
   });
 
+  it('with encrypted payloads the run’s failure message names the failed entities, their errors only in its details', async () => {
+    const input = { ...apiRun(false), encryptedHistory: true };
+    const broken = policy('uploads');
+    const mocks = retentionMocks([broken], {}, {
+      applyRetentionPolicy: async () => {
+        throw new Error('relation "uploads" violates constraint on key (customer_id)=(cus_1)');
+      },
+    });
+    const cause = ((await rejectionOf(run([input], mocks))) as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).to.equal(RETENTION_POLICY_FAILED);
+    expect(cause.message).to.equal('retention policies failed: uploads');
+    expect(cause.details).to.deep.equal([['uploads: relation "uploads" violates constraint on key (customer_id)=(cus_1)']]);
+  });
+
   it('a policy failing after its retries is recorded, the others still run, and the run fails', async () => {
     const input = apiRun(false);
     const [broken, fine] = [policy('uploads'), policy('sessions')];
