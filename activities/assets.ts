@@ -47,12 +47,13 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function startIngestion(input: AssetConversionInput): Promise<void> {
     await assets.beginIngestion(db, input.assetId);
+    // A release restores the quarantined copy; the upload key may hold anything by now.
+    if (input.reason === 'upload') await assets.takeUpload(storage, buckets, await loadAsset(input.assetId));
     await recordEvent(input.assetId, 'started', 'ok', { reason: input.reason });
   }
 
   async function releaseFromQuarantine(assetId: string): Promise<void> {
-    const asset = await loadAsset(assetId);
-    await assets.moveOutOfQuarantine(storage, buckets, asset.uploadKey);
+    await assets.moveOutOfQuarantine(storage, buckets, await loadAsset(assetId));
     await recordEvent(assetId, 'released', 'ok');
   }
 
@@ -65,7 +66,7 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function scanUpload(assetId: string): Promise<ScanResult> {
     const asset = await loadAsset(assetId);
-    const verdict = await whileHeartbeating(() => assets.withUploadFile(storage, buckets, asset, (filePath) => scanner.scan(filePath)));
+    const verdict = await whileHeartbeating(() => assets.withSourceFile(storage, buckets, asset, (filePath) => scanner.scan(filePath)));
     const scan: ScanResult = { clean: verdict.clean, signature: verdict.signature, engine: verdict.engine, scannedAt: new Date().toISOString() };
     await assets.recordScan(db, assetId, scan);
     await recordEvent(assetId, 'scanned', scan.clean ? 'clean' : 'infected', { ...scan });

@@ -82,7 +82,7 @@ export const ConfigSchema = Type.Object({
   TELEMETRY_EXPORT_BUCKET: str('edulure-telemetry', 'bucket of telemetry exports'),
 
   CONTENT_MAX_UPLOAD_MB: int(200, 1, 10240, 'largest upload accepted, in MiB (413 above)'),
-  ASSET_PRESIGN_TTL_MINUTES: int(15, 1, 1440, 'lifetime of presigned upload URLs'),
+  ASSET_PRESIGN_TTL_MINUTES: int(15, 1, 15, 'lifetime of presigned upload URLs (at most 15 minutes)'),
   ASSET_DOWNLOAD_TTL_SECONDS: int(900, 1, 3600, 'lifetime of presigned download URLs (at most 3600)'),
   DRM_DOWNLOAD_LIMIT: int(5, 1, 100000, 'download URLs a learner may obtain per asset'),
   CONVERTER_TIMEOUT_SECONDS: int(180, 5, 3600, 'timeout of one LibreOffice/poppler/sharp conversion'),

@@ -55,8 +55,15 @@ export interface ListedObject {
   lastModified: Date;
 }
 
+export interface PresignPutOptions {
+  contentType: string;
+  ttlSeconds: number;
+  contentLength?: number;
+}
+
 export interface Storage {
-  presignPut(bucket: string, key: string, options: { contentType: string; ttlSeconds: number }): Promise<PresignedUpload>;
+  /** With `contentLength`, a PUT of any other length is refused (the length is signed). */
+  presignPut(bucket: string, key: string, options: PresignPutOptions): Promise<PresignedUpload>;
   /** The download is served as an attachment named `filename`. */
   presignGet(bucket: string, key: string, options: { ttlSeconds: number; filename: string }): Promise<PresignedDownload>;
   /** null when the object does not exist. */
@@ -90,14 +97,14 @@ export function createStorage(settings: StorageSettings): Storage {
   // Presigning is local computation; this client only lends its endpoint to the URLs.
   const presigner = settings.publicEndpoint ? new S3Client(clientConfig(settings, settings.publicEndpoint)) : client;
 
-  async function presignPut(bucket: string, key: string, options: { contentType: string; ttlSeconds: number }) {
+  async function presignPut(bucket: string, key: string, options: PresignPutOptions) {
     const signingDate = new Date();
-    const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: options.contentType });
+    const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: options.contentType, ContentLength: options.contentLength });
     const url = await getSignedUrl(presigner, command, {
       expiresIn: options.ttlSeconds,
       signingDate,
-      // A client that sends another type than the one it declared gets 403.
-      signableHeaders: new Set(['content-type']),
+      // A client that sends another type or length than the one it declared gets 403.
+      signableHeaders: new Set(options.contentLength === undefined ? ['content-type'] : ['content-type', 'content-length']),
     });
     return {
       url,

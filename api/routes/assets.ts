@@ -37,6 +37,7 @@ const ANY_ROLE = Roles;
 function catalogOf({ db, storage, config }: AppDeps): Catalog {
   const settings = {
     uploadsBucket: config.S3_BUCKET_UPLOADS,
+    privateBucket: config.S3_BUCKET_PRIVATE,
     quarantineBucket: config.S3_BUCKET_QUARANTINE,
     maxUploadMb: config.CONTENT_MAX_UPLOAD_MB,
     presignTtlSeconds: config.ASSET_PRESIGN_TTL_MINUTES * 60,

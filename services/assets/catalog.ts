@@ -11,6 +11,7 @@ import type { SearchIndex } from '../../providers/search';
 import { ALLOWED_UPLOADS, type AssetConversionInput, type AssetStatus, type AssetView, type CreateUploadSessionBody } from '../../schemas/assets';
 import type { Role, Run } from '../../schemas/common';
 import type { Progress } from '../../workflows/progress';
+import { sourceKey } from './keys';
 
 /** Who asks: instructors manage their own assets, admins all, learners see only ready ones. */
 export interface Viewer {
@@ -29,6 +30,7 @@ export interface ConversionRuns {
 
 export interface CatalogSettings {
   uploadsBucket: string;
+  privateBucket: string;
   quarantineBucket: string;
   maxUploadMb: number;
   presignTtlSeconds: number;
@@ -99,6 +101,7 @@ export async function registerUpload(
   const uploadKey = `incoming/${id}/original.${rule.ext}`;
   const upload = await storage.presignPut(settings.uploadsBucket, uploadKey, {
     contentType: rule.contentType,
+    contentLength: request.sizeBytes,
     ttlSeconds: settings.presignTtlSeconds,
   });
   const asset = await Asset.query(db).insertAndFetch({
@@ -189,8 +192,8 @@ export async function downloadUrl({ db, storage, settings }: Catalog, id: string
   const rendition = asset.renditions?.find((r) => r.name === name);
   if (name !== ORIGINAL && !rendition) throw notFound('rendition');
   if (isLearnerOnly(viewer)) await takeDownloadGrant(db, asset.id, viewer.sub, settings.downloadLimit);
-  const bucket = rendition ? rendition.bucket : settings.uploadsBucket;
-  const key = rendition ? rendition.key : asset.uploadKey;
+  const bucket = rendition ? rendition.bucket : settings.privateBucket;
+  const key = rendition ? rendition.key : sourceKey(asset);
   const filename = rendition ? `${path.parse(asset.filename).name}-${rendition.name}${path.extname(rendition.key)}` : asset.filename;
   return storage.presignGet(bucket, key, { ttlSeconds: settings.downloadTtlSeconds, filename });
 }

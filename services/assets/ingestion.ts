@@ -4,6 +4,7 @@ import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asse
 import type { Db } from '../../lib/db';
 import type { Storage } from '../../providers/storage';
 import type { AssetMetadata, Rendition, ScanResult } from '../../schemas/assets';
+import { sourceKey } from './keys';
 
 export interface AssetBuckets {
   uploads: string;
@@ -51,19 +52,34 @@ export async function recordScan(db: Db, assetId: string, scan: ScanResult): Pro
   await Asset.query(db).findById(assetId).patch({ scan, updatedAt: new Date() });
 }
 
-/** A released false positive goes back to the uploads bucket before it is converted. */
-export async function moveOutOfQuarantine(storage: Storage, buckets: AssetBuckets, key: string): Promise<void> {
-  if (!(await storage.head(buckets.uploads, key))) await storage.copy(buckets.quarantine, key, buckets.uploads, key);
-  await storage.remove(buckets.quarantine, key);
+/**
+ * The upload becomes a server-only object in the private bucket and the upload key is deleted:
+ * a PUT to a still-valid presigned URL can no longer change what is verified, scanned,
+ * converted or served. An existing copy is never overwritten, so a retry keeps the first one.
+ */
+export async function takeUpload(storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
+  const key = sourceKey(asset);
+  if (!(await storage.head(buckets.private, key))) {
+    // Nothing uploaded: verification reports the object missing.
+    if (!(await storage.head(buckets.uploads, asset.uploadKey))) return;
+    await storage.copy(buckets.uploads, asset.uploadKey, buckets.private, key);
+  }
+  await storage.remove(buckets.uploads, asset.uploadKey);
 }
 
-/** An infected upload moves to the quarantine bucket and the asset says so. */
+/** A released false positive is restored from the quarantined copy, never from the upload key. */
+export async function moveOutOfQuarantine(storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
+  const key = sourceKey(asset);
+  if (!(await storage.head(buckets.private, key))) await storage.copy(buckets.quarantine, asset.uploadKey, buckets.private, key);
+  await storage.remove(buckets.quarantine, asset.uploadKey);
+}
+
+/** An infected copy moves to the quarantine bucket; its private copy goes only once the asset says so. */
 export async function quarantine(db: Db, storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
-  if (await storage.head(buckets.uploads, asset.uploadKey)) {
-    await storage.copy(buckets.uploads, asset.uploadKey, buckets.quarantine, asset.uploadKey);
-    await storage.remove(buckets.uploads, asset.uploadKey);
-  }
+  const key = sourceKey(asset);
+  if (await storage.head(buckets.private, key)) await storage.copy(buckets.private, key, buckets.quarantine, asset.uploadKey);
   await Asset.query(db).findById(asset.id).patch({ status: 'quarantined', closedStatus: 'quarantined', updatedAt: new Date() });
+  await storage.remove(buckets.private, key);
 }
 
 export async function saveSearchText(db: Db, assetId: string, title: string | null, text: string): Promise<void> {
