@@ -9,7 +9,8 @@ import type { Storage } from '../providers/storage';
 import type { Converter } from '../providers/converter';
 import type { Scanner } from '../providers/scanner';
 import type { SearchIndex } from '../providers/search';
-import { INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { assetConversionWorkflowId, INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
 import * as assets from '../services/assets';
 import type { AssetBuckets, ConversionOutput } from '../services/assets';
 import { currentRun, whileHeartbeating } from './context';
@@ -102,7 +103,39 @@ export function createAssetActivities(deps: AssetActivityDeps) {
     await recordEvent(assetId, 'failed', 'failed', { reason });
   }
 
+  /** Cancels the asset's running conversion and waits until it has closed (its clean-up included). */
+  async function stopConversion(assetId: string): Promise<void> {
+    const handle = Context.current().client.workflow.getHandle(assetConversionWorkflowId(assetId));
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') return;
+      await handle.cancel();
+      await whileHeartbeating(() => handle.result().then(() => undefined, () => undefined));
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+
+  async function markDeleted(assetId: string): Promise<void> {
+    await assets.markDeleted(db, assetId);
+    await recordEvent(assetId, 'deleted', 'ok');
+  }
+
+  async function removeAssetObjects(assetId: string): Promise<number> {
+    const removed = await assets.removeAssetObjects(storage, buckets, await loadAsset(assetId));
+    await recordEvent(assetId, 'objects-removed', 'ok', { removed });
+    return removed;
+  }
+
+  async function unindexAsset(assetId: string): Promise<void> {
+    await search.remove(assetId);
+    await recordEvent(assetId, 'unindexed', 'ok');
+  }
+
   return {
+    stopConversion,
+    markDeleted,
+    removeAssetObjects,
+    unindexAsset,
     startIngestion,
     releaseFromQuarantine,
     verifyUpload,

@@ -4,13 +4,14 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asset';
 import type { Db } from '../../lib/db';
-import { conflict, forbidden, notFound, tooLarge, unsupportedMedia } from '../../lib/errors';
+import { AppError, conflict, forbidden, notFound, tooLarge, unsupportedMedia } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import type { PresignedDownload, PresignedUpload, Storage } from '../../providers/storage';
 import type { SearchIndex } from '../../providers/search';
 import { ALLOWED_UPLOADS, type AssetConversionInput, type AssetStatus, type AssetView, type CreateUploadSessionBody } from '../../schemas/assets';
 import type { Role, Run } from '../../schemas/common';
 import type { Progress } from '../../workflows/progress';
+import { audited, type AuditContext } from '../audit';
 import { sourceKey } from './keys';
 
 /** Who asks: instructors manage their own assets, admins all, learners see only ready ones. */
@@ -27,6 +28,9 @@ export interface ConversionRuns {
   /** Where a running conversion is, or null when it does not answer in time. */
   progress(run: Run): Promise<Progress | null>;
 }
+
+/** Deletion runs of assets: starts one, or answers the run already holding the asset. */
+export type StartDeletion = (asset: Asset) => Promise<Run>;
 
 export interface CatalogSettings {
   uploadsBucket: string;
@@ -63,10 +67,11 @@ export async function findManagedAsset(db: Db, id: string, viewer: Viewer): Prom
   return asset;
 }
 
-/** Learners see only ready assets; every other role sees any. */
+/** Learners see only ready assets; a deleted one only its owner and admins; every other role sees any. */
 export async function findVisibleAsset(db: Db, id: string, viewer: Viewer): Promise<Asset> {
   const asset = await Asset.query(db).findById(id).withGraphFetched('renditions');
   if (!asset || (isLearnerOnly(viewer) && asset.status !== 'ready')) throw notFound('asset');
+  if (asset.status === 'deleted' && !isAdmin(viewer) && asset.ownerId !== viewer.sub) throw notFound('asset');
   return asset;
 }
 
@@ -186,6 +191,8 @@ export async function listIngestionEvents(db: Db, id: string, viewer: Viewer, fi
 
 /** A presigned attachment download of a ready asset's original or rendition; learners spend one of their grants. */
 export async function downloadUrl({ db, storage, settings }: Catalog, id: string, viewer: Viewer, renditionName?: string): Promise<PresignedDownload> {
+  const deleted = await Asset.query(db).findById(id).where('status', 'deleted').first();
+  if (deleted) throw new AppError(404, 'not_found', 'ASSET_DELETED', 'the asset was deleted');
   const asset = await findVisibleAsset(db, id, viewer);
   if (asset.status !== 'ready') throw conflict('ASSET_NOT_READY', `the asset is ${asset.status}, not ready`);
   const name = renditionName ?? ORIGINAL;
@@ -271,4 +278,15 @@ async function startReleased(db: Db, runs: ConversionRuns, asset: Asset): Promis
     await Asset.query(db).findById(asset.id).where('status', 'processing').patch({ status: 'quarantined', updatedAt: new Date() });
     throw err;
   }
+}
+
+/**
+ * Deletes an asset through its deletion run (the owning instructor or an admin), in the audit
+ * trail: pending before the start, settled by how the start went.
+ */
+export async function deleteAsset(db: Db, startDeletion: StartDeletion, id: string, viewer: Viewer, audit: AuditContext) {
+  const asset = await findManagedAsset(db, id, viewer);
+  const entry = { ...audit, action: 'asset.delete', target: `asset:${asset.id}`, before: { status: asset.status } };
+  const run = await audited(db, entry, () => startDeletion(asset));
+  return { asset: (await assetWithRenditions(db, asset.id)).toView(), run };
 }
