@@ -13,7 +13,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { assetConversionWorkflowId, INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
 import * as assets from '../services/assets';
 import type { AssetBuckets, ConversionOutput } from '../services/assets';
-import { currentRun, whileHeartbeating } from './context';
+import { currentCall, currentRun, whileHeartbeating } from './context';
 
 export interface AssetActivityDeps {
   db: Db;
@@ -22,6 +22,8 @@ export interface AssetActivityDeps {
   scanner: Scanner;
   search: SearchIndex;
   buckets: AssetBuckets;
+  /** Attempts a file gets when a converter times out or crashes on it (CONVERTER_MAX_ATTEMPTS). */
+  converterMaxAttempts: number;
 }
 
 /** Bad content is a business outcome: not retried, recorded, and the run completes. */
@@ -80,9 +82,16 @@ export function createAssetActivities(deps: AssetActivityDeps) {
   }
 
   async function convertAsset(assetId: string): Promise<ConversionOutput> {
+    const { attempt } = currentCall();
+    const maxAttempts = deps.converterMaxAttempts;
+    // An attempt beyond the budget follows one that never reported back (it took its worker down).
+    if (attempt > maxAttempts) {
+      throw ApplicationFailure.nonRetryable(`the converters failed on this file ${maxAttempts} times`, INVALID_CONTENT_FAILURE);
+    }
     const asset = await loadAsset(assetId);
     const signal = Context.current().cancellationSignal;
-    const output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal)));
+    const budget = { attempt, maxAttempts };
+    const output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget)));
     await recordEvent(assetId, 'converted', 'ok', { renditions: output.renditions.map((r) => r.name), metadata: output.metadata });
     return output;
   }

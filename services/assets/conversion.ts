@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Asset } from '../../db/models/Asset';
 import type { Db } from '../../lib/db';
-import { ConversionError, type Converter } from '../../providers/converter';
+import { ConversionError, type ConversionFailureReason, type Converter } from '../../providers/converter';
 import type { Storage } from '../../providers/storage';
 import type { AssetKind } from '../../schemas/assets';
 import { renditionKey, sourceKey } from './keys';
@@ -53,13 +53,29 @@ export async function verifyUpload({ storage, converter, buckets }: ConversionDe
   return { kind: detected, sizeBytes: head.sizeBytes };
 }
 
-/** Converts the upload by its kind; a converter's non-retryable failure is invalid content. */
-export async function convertUpload(deps: ConversionDeps, asset: Asset, signal: AbortSignal): Promise<ConversionOutput> {
+/** Which attempt at converting a file this is, of how many it gets. */
+export interface AttemptBudget {
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** What a file can do to a converter again and again: hang it or crash it (a missing tool or a cancel is not the file). */
+const POISON_REASONS: ReadonlySet<ConversionFailureReason> = new Set(['timeout', 'tool_crashed']);
+
+/**
+ * Converts the upload by its kind. A converter's non-retryable failure is invalid content, and
+ * so is a hang or crash on the last attempt the file gets: a poison file fails the asset, not the worker.
+ */
+export async function convertUpload(deps: ConversionDeps, asset: Asset, signal: AbortSignal, budget: AttemptBudget): Promise<ConversionOutput> {
   return withSourceFile(deps.storage, deps.buckets, asset, async (filePath) => {
     try {
       return await convertByKind(deps, asset, filePath, signal);
     } catch (err) {
-      if (err instanceof ConversionError && !err.retryable) throw new InvalidContentError(err.message);
+      if (!(err instanceof ConversionError)) throw err;
+      if (!err.retryable) throw new InvalidContentError(err.message);
+      if (POISON_REASONS.has(err.reason) && budget.attempt >= budget.maxAttempts) {
+        throw new InvalidContentError(`${err.message} (attempt ${budget.attempt} of ${budget.maxAttempts})`);
+      }
       throw err;
     }
   });

@@ -1,6 +1,7 @@
 // Issue #14: what is verified is what is scanned, converted and served, whatever is PUT to a
 // still-valid presigned upload URL afterwards (SPEC §4.1).
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ASSETS_TASK_QUEUE } from '../../workflows/assetConversion.contract';
@@ -10,6 +11,10 @@ import { eicarBuffer } from '../support/eicar';
 import { call, tokenFor } from '../support/http';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 import { taskQueueWorkers } from '../../workers/taskQueues';
+import { createAssetActivities } from '../../activities/assets';
+import { ConversionError } from '../../providers/converter';
+import JSZip from 'jszip';
+import sharp from 'sharp';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -135,5 +140,76 @@ describe('untrusted files: the upload URL cannot change what the platform uses (
     expect(review.status, JSON.stringify(review.body)).to.equal(202);
     expect((await runToEnd(review.body.run)).status).to.equal('ready');
     expect(sha256(await download(session.id))).to.equal(sha256(bytes));
+  });
+
+  describe('poison files (SPEC §4.1)', () => {
+    /** handout.docx with one more entry whose central-directory record declares 600 MiB inflated. */
+    async function zipBombDocx(): Promise<Buffer> {
+      const zip = await JSZip.loadAsync(await readFixture('handout.docx'));
+      zip.file('word/media/bomb.bin', ' '.repeat(64 * 1024));
+      const packed = await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' });
+      for (let at = packed.indexOf('PK\x01\x02', 0, 'latin1'); at >= 0; at = packed.indexOf('PK\x01\x02', at + 4, 'latin1')) {
+        const nameLength = packed.readUInt16LE(at + 28);
+        if (packed.toString('utf8', at + 46, at + 46 + nameLength) === 'word/media/bomb.bin') packed.writeUInt32LE(600 * 1024 * 1024, at + 24);
+      }
+      return packed;
+    }
+
+    /** A decompression bomb: a small PNG whose header (CRC intact) declares 8000 × 6500 px, above IMAGE_MAX_PIXELS (50 million). */
+    async function hugePng(): Promise<Buffer> {
+      const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } }).png().toBuffer();
+      const ihdr = png.indexOf('IHDR', 0, 'latin1');
+      png.writeUInt32BE(8000, ihdr + 4);
+      png.writeUInt32BE(6500, ihdr + 8);
+      png.writeUInt32BE(crc32(png.subarray(ihdr, ihdr + 17)), ihdr + 17);
+      return png;
+    }
+
+    const ingest = async (id: string) => (await call(api.url, 'POST', `/api/v1/assets/${id}/ingest`, { token: instructor })).body.run;
+
+    it('a zip bomb docx and an image over the pixel limit end failed (or quarantined by clamd), and the worker converts a PDF afterwards', async () => {
+      const bomb = await uploaded('bomb.docx', await zipBombDocx());
+      const huge = await uploaded('huge.png', await hugePng());
+      const pdf = await uploaded('after.pdf', await readFixture('lecture.pdf'));
+      const client = await temporalClient();
+      const worker = await createWorker(ASSETS_TASK_QUEUE);
+      const results = await worker.runUntil(async () => {
+        const poison = await Promise.all([bomb, huge].map(async (s) => {
+          const run = await ingest(s.id);
+          return client.workflow.getHandle(run.workflowId, run.runId).result();
+        }));
+        const run = await ingest(pdf.id);
+        return [...poison, await client.workflow.getHandle(run.workflowId, run.runId).result()];
+      });
+      const [bombView, hugeView, pdfView] = await Promise.all([bomb, huge, pdf].map((s) => assetView(s.id)));
+      for (const view of [bombView, hugeView]) {
+        if (view.status === 'quarantined') expect(view.scan.signature).to.match(/Heuristics/);
+        else expect(view.status).to.equal('failed');
+      }
+      if (bombView.status === 'failed') expect(bombView.metadata.failureReason).to.match(/decompression bomb/);
+      if (hugeView.status === 'failed') expect(hugeView.metadata.failureReason).to.match(/pixels/);
+      expect(results.map((r) => r.status)).to.deep.equal([bombView.status, hugeView.status, 'ready']);
+      expect(pdfView.metadata.pageCount).to.equal(3);
+    });
+
+    it('a converter hanging on a file: the asset fails after CONVERTER_MAX_ATTEMPTS attempts and the run completes', async () => {
+      const { config, db, providers } = shared();
+      expect(config.CONVERTER_MAX_ATTEMPTS).to.equal(2);
+      let attempts = 0;
+      const hanging = {
+        ...providers.converter,
+        officeToPdf: async () => {
+          attempts += 1;
+          throw new ConversionError('soffice: timed out', 'timeout');
+        },
+      };
+      const buckets = { uploads: config.S3_BUCKET_UPLOADS, private: config.S3_BUCKET_PRIVATE, quarantine: config.S3_BUCKET_QUARANTINE };
+      const activities = createAssetActivities({ db, ...providers, converter: hanging, buckets, converterMaxAttempts: config.CONVERTER_MAX_ATTEMPTS });
+      const session = await uploaded('hangs.docx', await readFixture('handout.docx'));
+      const result = await ingestAndRun(session.id, activities);
+      expect(result.status).to.equal('failed');
+      expect(attempts).to.equal(2);
+      expect((await assetView(session.id)).metadata.failureReason).to.equal('soffice: timed out (attempt 2 of 2)');
+    });
   });
 });

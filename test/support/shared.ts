@@ -55,6 +55,7 @@ export async function createWorker(taskQueue: string, activityOverrides: object 
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: { ...entry.activities, ...activityOverrides },
+    maxConcurrentActivityTaskExecutions: entry.maxConcurrentActivityTaskExecutions,
     shutdownGraceTime: '5 seconds',
   });
 }
