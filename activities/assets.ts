@@ -82,15 +82,9 @@ export function createAssetActivities(deps: AssetActivityDeps) {
   }
 
   async function convertAsset(assetId: string): Promise<ConversionOutput> {
-    const { attempt } = currentCall();
-    const maxAttempts = deps.converterMaxAttempts;
-    // An attempt beyond the budget follows one that never reported back (it took its worker down).
-    if (attempt > maxAttempts) {
-      throw ApplicationFailure.nonRetryable(`the converters failed on this file ${maxAttempts} times`, INVALID_CONTENT_FAILURE);
-    }
     const asset = await loadAsset(assetId);
     const signal = Context.current().cancellationSignal;
-    const budget = { attempt, maxAttempts };
+    const budget = { attempt: currentCall().attempt, maxAttempts: deps.converterMaxAttempts };
     const output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget)));
     await recordEvent(assetId, 'converted', 'ok', { renditions: output.renditions.map((r) => r.name), metadata: output.metadata });
     return output;
