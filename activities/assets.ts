@@ -85,9 +85,24 @@ export function createAssetActivities(deps: AssetActivityDeps) {
     const asset = await loadAsset(assetId);
     const signal = Context.current().cancellationSignal;
     const budget = { attempt: currentCall().attempt, maxAttempts: deps.converterMaxAttempts };
-    const output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget)));
+    let output: ConversionOutput;
+    try {
+      output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget)));
+    } finally {
+      await removeObjectsIfDeleted(assetId);
+    }
     await recordEvent(assetId, 'converted', 'ok', { renditions: output.renditions.map((r) => r.name), metadata: output.metadata });
     return output;
+  }
+
+  /**
+   * A conversion can outlive its canceled run until its next heartbeat. Its renditions are all
+   * written by now: either the deletion is committed and they are removed here, or it is not and
+   * the deletion's own removal, which follows that commit, finds them.
+   */
+  async function removeObjectsIfDeleted(assetId: string): Promise<void> {
+    const asset = await assets.findAsset(db, assetId);
+    if (asset?.status === 'deleted') await assets.removeAssetObjects(storage, buckets, asset);
   }
 
   async function indexAsset(assetId: string): Promise<void> {

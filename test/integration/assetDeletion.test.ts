@@ -2,7 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { ASSETS_TASK_QUEUE } from '../../workflows/assetConversion.contract';
-import { failIngestion } from '../../services/assets';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { AssetActivities } from '../../activities/assets';
+import { failIngestion, markDeleted, type ConversionOutput } from '../../services/assets';
+import { taskQueueWorkers } from '../../workers/taskQueues';
 import { readFixture, uploadAsset } from '../support/assets';
 import { call, tokenFor } from '../support/http';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
@@ -98,5 +101,17 @@ describe('asset deletion (SPEC §4.1)', () => {
     expect((await shared().db('assets').where({ id: uploaded.id }).first()).status).to.equal('deleted');
     const reingest = await call(api.url, 'POST', `/api/v1/assets/${uploaded.id}/ingest`, { token: instructor });
     expect(reingest.status).to.equal(409);
+  });
+
+  it('a conversion outliving its canceled run leaves no object behind a committed deletion', async () => {
+    const uploaded = await uploadAsset(api.url, instructor, 'late.png', await readFixture('diagram.png'));
+    const { config, db, providers } = shared();
+    const activities = taskQueueWorkers(config, db, providers).find((w) => w.taskQueue === ASSETS_TASK_QUEUE)?.activities as AssetActivities;
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `asset-conversion:${uploaded.id}`, runId: randomUUID() } });
+    await env.run(() => activities.startIngestion({ assetId: uploaded.id, reason: 'upload' }));
+    await markDeleted(db, uploaded.id);
+    const output = await env.run<[], ConversionOutput, () => Promise<ConversionOutput>>(() => activities.convertAsset(uploaded.id));
+    expect(output.renditions.map((r) => r.name).sort(), 'it did write its renditions').to.deep.equal(['w1280', 'w320']);
+    expect(await objectsOf(uploaded.id)).to.deep.equal([]);
   });
 });
