@@ -192,6 +192,15 @@ describe('untrusted files: the upload URL cannot change what the platform uses (
       expect(pdfView.metadata.pageCount).to.equal(3);
     });
 
+    it('WORKER_ACTIVITY_CONCURRENCY bounds each named task queue (assets 2 by default) and refuses unknown queue names', () => {
+      const { config, db, providers } = shared();
+      const bounds = (c: typeof config) =>
+        Object.fromEntries(taskQueueWorkers(c, db, providers).map((w) => [w.taskQueue, w.maxConcurrentActivityTaskExecutions]));
+      expect(bounds(config)).to.deep.include({ assets: 2, payments: undefined });
+      expect(bounds({ ...config, WORKER_ACTIVITY_CONCURRENCY: { assets: 1, payments: 8 } })).to.deep.include({ assets: 1, payments: 8 });
+      expect(() => taskQueueWorkers({ ...config, WORKER_ACTIVITY_CONCURRENCY: { asset: 2 } }, db, providers)).to.throw(/unknown task queue\(s\) asset/);
+    });
+
     it('a converter hanging on a file: the asset fails after CONVERTER_MAX_ATTEMPTS attempts and the run completes', async () => {
       const { config, db, providers } = shared();
       expect(config.CONVERTER_MAX_ATTEMPTS).to.equal(2);
