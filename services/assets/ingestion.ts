@@ -4,7 +4,7 @@ import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asse
 import type { Db } from '../../lib/db';
 import type { Storage } from '../../providers/storage';
 import type { AssetMetadata, Rendition, ScanResult } from '../../schemas/assets';
-import { assetPrefix, sourceKey } from './keys';
+import { assetPrefixes, sourceKey } from './keys';
 
 export interface AssetBuckets {
   uploads: string;
@@ -124,7 +124,9 @@ export async function markDeleted(db: Db, assetId: string): Promise<void> {
 export async function removeAssetObjects(storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<number> {
   if (asset.status !== 'deleted') throw new Error(`asset ${asset.id} is ${asset.status}: objects go only after the deletion commits`);
   const keys: Array<[string, string]> = [];
-  for await (const object of storage.list(buckets.private, assetPrefix(asset.id))) keys.push([buckets.private, object.key]);
+  for (const prefix of assetPrefixes(asset.id)) {
+    for await (const object of storage.list(buckets.private, prefix)) keys.push([buckets.private, object.key]);
+  }
   for (const bucket of [buckets.quarantine, buckets.uploads]) {
     if (await storage.head(bucket, asset.uploadKey)) keys.push([bucket, asset.uploadKey]);
   }

@@ -30,7 +30,9 @@ describe('asset deletion (SPEC §4.1)', () => {
     const { config, providers } = shared();
     const row = await shared().db('assets').where({ id }).first();
     const found: string[] = [];
-    for await (const o of providers.storage.list(config.S3_BUCKET_PRIVATE, `assets/${id}/`)) found.push(`private/${o.key}`);
+    for (const prefix of [`assets/${id}/`, `sources/${id}/`]) {
+      for await (const o of providers.storage.list(config.S3_BUCKET_PRIVATE, prefix)) found.push(`private/${o.key}`);
+    }
     for (const bucket of [config.S3_BUCKET_UPLOADS, config.S3_BUCKET_QUARANTINE]) {
       if (await providers.storage.head(bucket, row.uploadKey)) found.push(`${bucket}/${row.uploadKey}`);
     }
