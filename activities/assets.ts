@@ -9,10 +9,11 @@ import type { Storage } from '../providers/storage';
 import type { Converter } from '../providers/converter';
 import type { Scanner } from '../providers/scanner';
 import type { SearchIndex } from '../providers/search';
-import { INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { assetConversionWorkflowId, INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
 import * as assets from '../services/assets';
 import type { AssetBuckets, ConversionOutput } from '../services/assets';
-import { currentRun, whileHeartbeating } from './context';
+import { currentCall, currentRun, whileHeartbeating } from './context';
 
 export interface AssetActivityDeps {
   db: Db;
@@ -21,6 +22,8 @@ export interface AssetActivityDeps {
   scanner: Scanner;
   search: SearchIndex;
   buckets: AssetBuckets;
+  /** Attempts a file gets when a converter times out or crashes on it (CONVERTER_MAX_ATTEMPTS). */
+  converterMaxAttempts: number;
 }
 
 /** Bad content is a business outcome: not retried, recorded, and the run completes. */
@@ -47,12 +50,13 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function startIngestion(input: AssetConversionInput): Promise<void> {
     await assets.beginIngestion(db, input.assetId);
+    // A release restores the quarantined copy; the upload key may hold anything by now.
+    if (input.reason === 'upload') await assets.takeUpload(storage, buckets, await loadAsset(input.assetId));
     await recordEvent(input.assetId, 'started', 'ok', { reason: input.reason });
   }
 
   async function releaseFromQuarantine(assetId: string): Promise<void> {
-    const asset = await loadAsset(assetId);
-    await assets.moveOutOfQuarantine(storage, buckets, asset.uploadKey);
+    await assets.moveOutOfQuarantine(storage, buckets, await loadAsset(assetId));
     await recordEvent(assetId, 'released', 'ok');
   }
 
@@ -65,7 +69,7 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function scanUpload(assetId: string): Promise<ScanResult> {
     const asset = await loadAsset(assetId);
-    const verdict = await whileHeartbeating(() => assets.withUploadFile(storage, buckets, asset, (filePath) => scanner.scan(filePath)));
+    const verdict = await whileHeartbeating(() => assets.withSourceFile(storage, buckets, asset, (filePath) => scanner.scan(filePath)));
     const scan: ScanResult = { clean: verdict.clean, signature: verdict.signature, engine: verdict.engine, scannedAt: new Date().toISOString() };
     await assets.recordScan(db, assetId, scan);
     await recordEvent(assetId, 'scanned', scan.clean ? 'clean' : 'infected', { ...scan });
@@ -80,9 +84,25 @@ export function createAssetActivities(deps: AssetActivityDeps) {
   async function convertAsset(assetId: string): Promise<ConversionOutput> {
     const asset = await loadAsset(assetId);
     const signal = Context.current().cancellationSignal;
-    const output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal)));
+    const budget = { attempt: currentCall().attempt, maxAttempts: deps.converterMaxAttempts };
+    let output: ConversionOutput;
+    try {
+      output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget)));
+    } finally {
+      await removeObjectsIfDeleted(assetId);
+    }
     await recordEvent(assetId, 'converted', 'ok', { renditions: output.renditions.map((r) => r.name), metadata: output.metadata });
     return output;
+  }
+
+  /**
+   * A conversion can outlive its canceled run until its next heartbeat. Its renditions are all
+   * written by now: either the deletion is committed and they are removed here, or it is not and
+   * the deletion's own removal, which follows that commit, finds them.
+   */
+  async function removeObjectsIfDeleted(assetId: string): Promise<void> {
+    const asset = await assets.findAsset(db, assetId);
+    if (asset?.status === 'deleted') await assets.removeAssetObjects(storage, buckets, asset);
   }
 
   async function indexAsset(assetId: string): Promise<void> {
@@ -101,7 +121,39 @@ export function createAssetActivities(deps: AssetActivityDeps) {
     await recordEvent(assetId, 'failed', 'failed', { reason });
   }
 
+  /** Cancels the asset's running conversion and waits until it has closed (its clean-up included). */
+  async function stopConversion(assetId: string): Promise<void> {
+    const handle = Context.current().client.workflow.getHandle(assetConversionWorkflowId(assetId));
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') return;
+      await handle.cancel();
+      await whileHeartbeating(() => handle.result().then(() => undefined, () => undefined));
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+
+  async function markDeleted(assetId: string): Promise<void> {
+    await assets.markDeleted(db, assetId);
+    await recordEvent(assetId, 'deleted', 'ok');
+  }
+
+  async function removeAssetObjects(assetId: string): Promise<number> {
+    const removed = await assets.removeAssetObjects(storage, buckets, await loadAsset(assetId));
+    await recordEvent(assetId, 'objects-removed', 'ok', { removed });
+    return removed;
+  }
+
+  async function unindexAsset(assetId: string): Promise<void> {
+    await search.remove(assetId);
+    await recordEvent(assetId, 'unindexed', 'ok');
+  }
+
   return {
+    stopConversion,
+    markDeleted,
+    removeAssetObjects,
+    unindexAsset,
     startIngestion,
     releaseFromQuarantine,
     verifyUpload,

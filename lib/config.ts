@@ -85,7 +85,7 @@ export const ConfigSchema = Type.Object({
   TELEMETRY_EXPORT_BUCKET: str('edulure-telemetry', 'bucket of telemetry exports'),
 
   CONTENT_MAX_UPLOAD_MB: int(200, 1, 10240, 'largest upload accepted, in MiB (413 above)'),
-  ASSET_PRESIGN_TTL_MINUTES: int(15, 1, 1440, 'lifetime of presigned upload URLs'),
+  ASSET_PRESIGN_TTL_MINUTES: int(15, 1, 15, 'lifetime of presigned upload URLs (at most 15 minutes)'),
   ASSET_DOWNLOAD_TTL_SECONDS: int(900, 1, 3600, 'lifetime of presigned download URLs (at most 3600)'),
   DRM_DOWNLOAD_LIMIT: int(5, 1, 100000, 'download URLs a learner may obtain per asset'),
   CONVERTER_TIMEOUT_SECONDS: int(180, 5, 3600, 'timeout of one LibreOffice/poppler/sharp conversion'),
@@ -93,6 +93,7 @@ export const ConfigSchema = Type.Object({
   PDFTOPPM_BIN: str('pdftoppm', 'poppler pdftoppm executable'),
   PDFINFO_BIN: str('pdfinfo', 'poppler pdfinfo executable'),
   PDFTOTEXT_BIN: str('pdftotext', 'poppler pdftotext executable'),
+  CONVERTER_MAX_ATTEMPTS: int(2, 1, 10, 'attempts a file gets when a converter times out or crashes on it; then the asset is failed as invalid content'),
   CONVERTER_MEMORY_MB: int(4096, 256, 65536, 'address-space limit of one sandboxed LibreOffice/poppler run, in MiB'),
   CONVERTER_CPU_SECONDS: int(120, 1, 86400, 'CPU-time limit of one sandboxed LibreOffice/poppler run'),
   IMAGE_MAX_PIXELS: int(50000000, 1, 1000000000, 'largest image (width × height) accepted; larger is invalid content'),
@@ -162,6 +163,7 @@ export const ConfigSchema = Type.Object({
     pattern: '^([a-z]+(,[a-z]+)*)?$',
     description: 'task queues this worker process serves (comma-separated: assets, payments, telemetry, releases, retention); empty: all',
   }),
+  WORKER_ACTIVITY_CONCURRENCY: str('{"assets":2}', 'JSON object: task queue → most activities one worker process runs at once on it (queues not named: the SDK default)'),
   WORKER_METRICS_PORT: int(9464, 0, 65535, 'Prometheus port of the worker (SDK metrics)'),
   WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600, 'time in-flight activities get to finish on SIGTERM/SIGINT'),
 });
@@ -183,8 +185,11 @@ type ListSetting = (typeof LIST_SETTINGS)[number];
 type RawConfig = Static<typeof ConfigSchema>;
 
 /** The configuration as the platform uses it: lists as arrays, the tax table as an object. */
-export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE' | 'JWT_KEYS'> & { readonly [K in ListSetting]: readonly string[] } & {
+export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE' | 'JWT_KEYS' | 'WORKER_ACTIVITY_CONCURRENCY'> & {
+  readonly [K in ListSetting]: readonly string[];
+} & {
   readonly PAYMENTS_TAX_TABLE: Readonly<Record<string, number>>;
+  readonly WORKER_ACTIVITY_CONCURRENCY: Readonly<Record<string, number>>;
   readonly JWT_KEYS?: Readonly<Record<string, JwtKeySpec>>;
 };
 
@@ -216,6 +221,9 @@ function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
   if (config.JWT_KEYS !== undefined) {
     const problem = jsonObjectProblem(config.JWT_KEYS) ?? jwtKeysProblem(JSON.parse(config.JWT_KEYS) as Record<string, unknown>);
     if (problem) problems.push(`JWT_KEYS: ${problem}`);
+  }
+  if (!isConcurrencyTable(config.WORKER_ACTIVITY_CONCURRENCY)) {
+    problems.push('WORKER_ACTIVITY_CONCURRENCY: must be a JSON object of task queue → integer of at least 1');
   }
   if (!isTaxTable(config.PAYMENTS_TAX_TABLE)) {
     problems.push('PAYMENTS_TAX_TABLE: must be a JSON object of region → rate between 0 and 1');
@@ -286,6 +294,11 @@ function isTaxTable(value: string): boolean {
   }
 }
 
+function isConcurrencyTable(value: string): boolean {
+  if (jsonObjectProblem(value)) return false;
+  return Object.values(JSON.parse(value) as object).every((n) => Number.isInteger(n) && (n as number) >= 1);
+}
+
 function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
@@ -301,8 +314,9 @@ const listOf = (value: string): string[] => value.split(',').filter(Boolean);
 function parsed(raw: RawConfig): Config {
   const lists = Object.fromEntries(LIST_SETTINGS.map((key) => [key, Object.freeze(listOf(raw[key]))])) as Record<ListSetting, readonly string[]>;
   const taxTable = Object.freeze(JSON.parse(raw.PAYMENTS_TAX_TABLE) as Record<string, number>);
+  const concurrency = Object.freeze(JSON.parse(raw.WORKER_ACTIVITY_CONCURRENCY) as Record<string, number>);
   const jwtKeys = raw.JWT_KEYS === undefined ? undefined : Object.freeze(JSON.parse(raw.JWT_KEYS) as Record<string, JwtKeySpec>);
-  return Object.freeze({ ...raw, ...lists, PAYMENTS_TAX_TABLE: taxTable, JWT_KEYS: jwtKeys });
+  return Object.freeze({ ...raw, ...lists, PAYMENTS_TAX_TABLE: taxTable, JWT_KEYS: jwtKeys, WORKER_ACTIVITY_CONCURRENCY: concurrency });
 }
 
 /** Whether a setting still has its local default (e.g. a public development secret). */

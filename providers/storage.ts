@@ -6,11 +6,13 @@ import {
   CopyObjectCommand,
   DeleteBucketCorsCommand,
   DeleteObjectCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -55,8 +57,15 @@ export interface ListedObject {
   lastModified: Date;
 }
 
+export interface PresignPutOptions {
+  contentType: string;
+  ttlSeconds: number;
+  contentLength?: number;
+}
+
 export interface Storage {
-  presignPut(bucket: string, key: string, options: { contentType: string; ttlSeconds: number }): Promise<PresignedUpload>;
+  /** With `contentLength`, a PUT of any other length is refused (the length is signed). */
+  presignPut(bucket: string, key: string, options: PresignPutOptions): Promise<PresignedUpload>;
   /** The download is served as an attachment named `filename`. */
   presignGet(bucket: string, key: string, options: { ttlSeconds: number; filename: string }): Promise<PresignedDownload>;
   /** null when the object does not exist. */
@@ -78,10 +87,15 @@ export interface Storage {
   ping(bucket: string): Promise<void>;
   /** Lets browsers from `origins` PUT to presigned URLs of `bucket` (no origins: no CORS at all). */
   allowBrowserUploads(bucket: string, origins: readonly string[], maxAgeSeconds: number): Promise<void>;
+  /** Every object of `bucket` expires `days` after it was written (the bucket's one lifecycle rule). */
+  expireAfterDays(bucket: string, days: number): Promise<void>;
+  /** The expiry `expireAfterDays` set on `bucket`, or null when it has none. */
+  expiryDays(bucket: string): Promise<number | null>;
   /** Closes pooled connections. */
   close(): void;
 }
 
+const EXPIRY_RULE = 'expire-objects';
 const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
 const MULTIPART_CONCURRENCY = 4;
 
@@ -90,14 +104,14 @@ export function createStorage(settings: StorageSettings): Storage {
   // Presigning is local computation; this client only lends its endpoint to the URLs.
   const presigner = settings.publicEndpoint ? new S3Client(clientConfig(settings, settings.publicEndpoint)) : client;
 
-  async function presignPut(bucket: string, key: string, options: { contentType: string; ttlSeconds: number }) {
+  async function presignPut(bucket: string, key: string, options: PresignPutOptions) {
     const signingDate = new Date();
-    const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: options.contentType });
+    const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: options.contentType, ContentLength: options.contentLength });
     const url = await getSignedUrl(presigner, command, {
       expiresIn: options.ttlSeconds,
       signingDate,
-      // A client that sends another type than the one it declared gets 403.
-      signableHeaders: new Set(['content-type']),
+      // A client that sends another type or length than the one it declared gets 403.
+      signableHeaders: new Set(options.contentLength === undefined ? ['content-type'] : ['content-type', 'content-length']),
     });
     return {
       url,
@@ -218,7 +232,24 @@ export function createStorage(settings: StorageSettings): Storage {
     await client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [rule] } }));
   }
 
-  return { presignPut, presignGet, head, readRange, download, getBuffer, put, copy, remove, list, ping, allowBrowserUploads, close };
+  async function expireAfterDays(bucket: string, days: number): Promise<void> {
+    const rule = { ID: EXPIRY_RULE, Status: 'Enabled' as const, Filter: { Prefix: '' }, Expiration: { Days: days } };
+    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [rule] } }));
+  }
+
+  async function expiryDays(bucket: string): Promise<number | null> {
+    try {
+      const out = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+      return out.Rules?.find((r) => r.ID === EXPIRY_RULE && r.Status === 'Enabled')?.Expiration?.Days ?? null;
+    } catch (err) {
+      if (errorName(err) === 'NoSuchLifecycleConfiguration') return null;
+      throw err;
+    }
+  }
+
+  return {
+    presignPut, presignGet, head, readRange, download, getBuffer, put, copy, remove, list, ping, allowBrowserUploads, expireAfterDays, expiryDays, close,
+  };
 }
 
 function clientConfig(settings: StorageSettings, endpoint: string): S3ClientConfig {

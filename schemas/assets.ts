@@ -149,3 +149,10 @@ export const AssetConversionResult = Type.Object({
   reason: Type.Optional(Type.String()),
 });
 export type AssetConversionResult = Static<typeof AssetConversionResult>;
+
+/** Input of the assetDeletion workflow. */
+export const AssetDeletionInput = Type.Object({ assetId: Uuid });
+export type AssetDeletionInput = Static<typeof AssetDeletionInput>;
+
+export const AssetDeletionResult = Type.Object({ assetId: Uuid, status: Type.Literal('deleted'), objectsRemoved: Type.Integer() });
+export type AssetDeletionResult = Static<typeof AssetDeletionResult>;

@@ -10,6 +10,7 @@ import {
 import { config } from '../lib/config';
 import { createStorageFromConfig } from '../providers';
 
+const UPLOAD_EXPIRY_DAYS = 1;
 const DEADLINE_MS = 60_000; // a gateway that has just started may refuse writes until its volumes exist
 const FATAL = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidBucketName']);
 
@@ -41,11 +42,15 @@ async function probeWrite(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
 }
 
-/** The upload bucket's CORS: the API's allow-listed origins may PUT to presigned URLs (SPEC §3). */
-async function allowBrowserUploads(cfg: ReturnType<typeof config>): Promise<void> {
+/**
+ * The upload bucket's rules: the API's allow-listed origins may PUT to presigned URLs (SPEC §3),
+ * and what lands there expires after a day (ingestion copies it out at once; abandoned uploads go).
+ */
+async function configureUploads(cfg: ReturnType<typeof config>): Promise<void> {
   const storage = createStorageFromConfig(cfg);
   try {
     await storage.allowBrowserUploads(cfg.S3_BUCKET_UPLOADS, cfg.CORS_ALLOWED_ORIGINS, cfg.CORS_MAX_AGE_SECONDS);
+    await storage.expireAfterDays(cfg.S3_BUCKET_UPLOADS, UPLOAD_EXPIRY_DAYS);
   } finally {
     storage.close();
   }
@@ -70,8 +75,8 @@ async function main(): Promise<void> {
       const outcomes: string[] = [];
       for (const bucket of buckets) outcomes.push(`${bucket} (${await createBucket(s3, bucket, cfg.S3_REGION)})`);
       await probeWrite(s3, cfg.S3_BUCKET_UPLOADS);
-      await allowBrowserUploads(cfg);
-      console.log(`  s3        buckets ${outcomes.join(', ')}; writes ok`);
+      await configureUploads(cfg);
+      console.log(`  s3        buckets ${outcomes.join(', ')}; writes ok; uploads expire after ${UPLOAD_EXPIRY_DAYS} day`);
       return;
     } catch (err) {
       const name = errorName(err);

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   // The SDK runtime shuts every worker down on SIGTERM/SIGINT; in-flight
   // activities get the grace time to finish before they are cancelled.
   const workers = await Promise.all(
-    served.map(({ taskQueue, activities }) =>
+    served.map(({ taskQueue, activities, maxConcurrentActivityTaskExecutions }) =>
       Worker.create({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
         workflowBundle,
         activities,
         dataConverter: dataConverterOf(config),
+        maxConcurrentActivityTaskExecutions,
         shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS} seconds`,
       }),
     ),

@@ -15,10 +15,20 @@ import { TELEMETRY_TASK_QUEUE } from '../workflows/telemetryExport.contract';
 export interface TaskQueueWorker {
   taskQueue: string;
   activities: object;
+  /** WORKER_ACTIVITY_CONCURRENCY's bound for this queue (undefined: the SDK default). */
+  maxConcurrentActivityTaskExecutions?: number;
 }
 
-/** One task queue per domain, each with the activities of that domain. */
+/** One task queue per domain, each with the activities of that domain and its concurrency bound. */
 export function taskQueueWorkers(config: Config, db: Db, providers: Providers): TaskQueueWorker[] {
+  const workers = domainWorkers(config, db, providers);
+  const bounds = config.WORKER_ACTIVITY_CONCURRENCY;
+  const unknown = Object.keys(bounds).filter((queue) => !workers.some((w) => w.taskQueue === queue));
+  if (unknown.length) throw new Error(`WORKER_ACTIVITY_CONCURRENCY: unknown task queue(s) ${unknown.join(', ')}`);
+  return workers.map((w) => ({ ...w, maxConcurrentActivityTaskExecutions: bounds[w.taskQueue] }));
+}
+
+function domainWorkers(config: Config, db: Db, providers: Providers): TaskQueueWorker[] {
   return [
     {
       taskQueue: RETENTION_TASK_QUEUE,
@@ -30,6 +40,7 @@ export function taskQueueWorkers(config: Config, db: Db, providers: Providers): 
         db,
         ...providers,
         buckets: { uploads: config.S3_BUCKET_UPLOADS, private: config.S3_BUCKET_PRIVATE, quarantine: config.S3_BUCKET_QUARANTINE },
+        converterMaxAttempts: config.CONVERTER_MAX_ATTEMPTS,
       }),
     },
     {

@@ -1,5 +1,6 @@
 // Every workflow type the worker registers. Workflows only orchestrate: no I/O here.
 export { assetConversion } from './assetConversion';
+export { assetDeletion } from './assetDeletion';
 export { billingReconciliation } from './billingReconciliation';
 export { paymentCapture } from './paymentCapture';
 export { refund } from './refund';

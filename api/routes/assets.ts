@@ -1,5 +1,6 @@
 import {
   assetDetail,
+  deleteAsset,
   downloadUrl,
   ingestUpload,
   listAssets,
@@ -9,8 +10,9 @@ import {
   searchReadyAssets,
   type Catalog,
   type ConversionRuns,
+  type StartDeletion,
 } from '../../services/assets';
-import { assetConversionRun, queryAssetConversionProgress, startAssetConversion } from '../../lib/clients/assets';
+import { assetConversionRun, queryAssetConversionProgress, startAssetConversion, startAssetDeletion } from '../../lib/clients/assets';
 import {
   AssetList,
   AssetResponse,
@@ -28,6 +30,7 @@ import {
 } from '../../schemas/assets';
 import { IdParams, Roles } from '../../schemas/common';
 import { ASSET_CONVERSION_WORKFLOW } from '../../workflows/assetConversion.contract';
+import { ASSET_DELETION_WORKFLOW } from '../../workflows/assetDeletion.contract';
 import type { AppDeps } from '../deps';
 import { defineRoute } from '../route';
 import { startSummary } from '../../lib/dataConverter';
@@ -38,6 +41,7 @@ const ANY_ROLE = Roles;
 function catalogOf({ db, storage, config }: AppDeps): Catalog {
   const settings = {
     uploadsBucket: config.S3_BUCKET_UPLOADS,
+    privateBucket: config.S3_BUCKET_PRIVATE,
     quarantineBucket: config.S3_BUCKET_QUARANTINE,
     maxUploadMb: config.CONTENT_MAX_UPLOAD_MB,
     presignTtlSeconds: config.ASSET_PRESIGN_TTL_MINUTES * 60,
@@ -59,6 +63,13 @@ function conversionRuns({ temporal, config, metrics }: AppDeps): ConversionRuns 
     },
     latest: (assetId) => assetConversionRun(temporal, config, assetId),
     progress: (run) => queryAssetConversionProgress(temporal, run),
+  };
+}
+
+function deletionRuns({ temporal, config, metrics }: AppDeps): StartDeletion {
+  return (asset) => {
+    metrics.workflowStarts.inc({ type: ASSET_DELETION_WORKFLOW });
+    return startAssetDeletion(temporal, config, asset.id, `Delete ${asset.kind} "${asset.filename}"`);
   };
 }
 
@@ -126,6 +137,24 @@ export const assetRoutes = [
   }),
 
   defineRoute({
+    method: 'delete',
+    path: '/api/v1/assets/:id',
+    summary: 'Delete an asset: its running conversion canceled, its objects and search entry removed (idempotent: one run)',
+    tag: 'assets',
+    access: MANAGERS,
+    rateGroup: 'assets',
+    params: IdParams,
+    responses: {
+      202: { description: 'the deletion run', schema: IngestResponse },
+      404: { description: 'unknown asset (or not the caller\'s own)' },
+    },
+    handler: async ({ params, principal, requestId, deps }) => ({
+      status: 202,
+      body: await deleteAsset(deps.db, deletionRuns(deps), params.id, principal, { actor: principal, requestId }),
+    }),
+  }),
+
+  defineRoute({
     method: 'get',
     path: '/api/v1/assets/:id/events',
     summary: 'The ingestion audit trail of an asset, oldest first',
@@ -153,7 +182,7 @@ export const assetRoutes = [
     responses: {
       200: { description: 'a presigned GET', schema: DownloadUrlResponse },
       403: { description: 'DOWNLOAD_LIMIT_REACHED' },
-      404: { description: 'unknown asset or rendition' },
+      404: { description: 'unknown asset or rendition; ASSET_DELETED' },
       409: { description: 'ASSET_NOT_READY' },
     },
     handler: async ({ params, query, principal, deps }) => ({

@@ -1,8 +1,10 @@
-// The typed client of asset conversion runs: the API starts and asks them only through here.
+// The typed client of asset conversion and deletion runs: the API starts and asks them only through here.
 import type { Client } from '@temporalio/client';
 import type { Run } from '../../schemas/common';
 import type { TemporalSettings } from '../temporal';
 import type { assetConversion } from '../../workflows/assetConversion';
+import type { assetDeletion } from '../../workflows/assetDeletion';
+import { ASSET_DELETION_WORKFLOW, assetDeletionWorkflowId } from '../../workflows/assetDeletion.contract';
 import {
   ASSET_CONVERSION_WORKFLOW,
   ASSETS_DOMAIN,
@@ -30,6 +32,19 @@ export function startAssetConversion(
     businessKey: input.assetId,
     summary: start.summary,
     allowRerun: start.rerun,
+  });
+}
+
+/** Starts an asset's deletion, or answers its run: a repeated delete never starts a second one. */
+export function startAssetDeletion(client: Client, settings: TemporalSettings, assetId: string, summary: string): Promise<Run> {
+  return startOrGetRun<typeof assetDeletion>(client, settings, {
+    workflowType: ASSET_DELETION_WORKFLOW,
+    taskQueue: ASSETS_TASK_QUEUE,
+    domain: ASSETS_DOMAIN,
+    workflowId: assetDeletionWorkflowId(assetId),
+    args: [{ assetId }],
+    businessKey: assetId,
+    summary,
   });
 }
 

@@ -4,14 +4,15 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asset';
 import type { Db } from '../../lib/db';
-import { conflict, forbidden, notFound, tooLarge, unsupportedMedia } from '../../lib/errors';
+import { AppError, conflict, forbidden, notFound, tooLarge, unsupportedMedia } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import type { PresignedDownload, PresignedUpload, Storage } from '../../providers/storage';
 import type { SearchIndex } from '../../providers/search';
 import { ALLOWED_UPLOADS, type AssetConversionInput, type AssetStatus, type AssetView, type CreateUploadSessionBody } from '../../schemas/assets';
 import type { Role, Run } from '../../schemas/common';
 import type { Progress } from '../../workflows/progress';
-import { recordAuditEvent, settledAfter, type AuditContext } from '../audit';
+import { audited, recordAuditEvent, settledAfter, type AuditContext } from '../audit';
+import { sourceKey } from './keys';
 
 /** Who asks: instructors manage their own assets, admins all, learners see only ready ones. */
 export interface Viewer {
@@ -28,8 +29,12 @@ export interface ConversionRuns {
   progress(run: Run): Promise<Progress | null>;
 }
 
+/** Deletion runs of assets: starts one, or answers the run already holding the asset. */
+export type StartDeletion = (asset: Asset) => Promise<Run>;
+
 export interface CatalogSettings {
   uploadsBucket: string;
+  privateBucket: string;
   quarantineBucket: string;
   maxUploadMb: number;
   presignTtlSeconds: number;
@@ -62,10 +67,11 @@ export async function findManagedAsset(db: Db, id: string, viewer: Viewer): Prom
   return asset;
 }
 
-/** Learners see only ready assets; every other role sees any. */
+/** Learners see only ready assets; a deleted one only its owner and admins; every other role sees any. */
 export async function findVisibleAsset(db: Db, id: string, viewer: Viewer): Promise<Asset> {
   const asset = await Asset.query(db).findById(id).withGraphFetched('renditions');
   if (!asset || (isLearnerOnly(viewer) && asset.status !== 'ready')) throw notFound('asset');
+  if (asset.status === 'deleted' && !isAdmin(viewer) && asset.ownerId !== viewer.sub) throw notFound('asset');
   return asset;
 }
 
@@ -100,6 +106,7 @@ export async function registerUpload(
   const uploadKey = `incoming/${id}/original.${rule.ext}`;
   const upload = await storage.presignPut(settings.uploadsBucket, uploadKey, {
     contentType: rule.contentType,
+    contentLength: request.sizeBytes,
     ttlSeconds: settings.presignTtlSeconds,
   });
   const asset = await Asset.query(db).insertAndFetch({
@@ -184,14 +191,16 @@ export async function listIngestionEvents(db: Db, id: string, viewer: Viewer, fi
 
 /** A presigned attachment download of a ready asset's original or rendition; learners spend one of their grants. */
 export async function downloadUrl({ db, storage, settings }: Catalog, id: string, viewer: Viewer, renditionName?: string): Promise<PresignedDownload> {
+  const deleted = await Asset.query(db).findById(id).where('status', 'deleted').first();
+  if (deleted) throw new AppError(404, 'not_found', 'ASSET_DELETED', 'the asset was deleted');
   const asset = await findVisibleAsset(db, id, viewer);
   if (asset.status !== 'ready') throw conflict('ASSET_NOT_READY', `the asset is ${asset.status}, not ready`);
   const name = renditionName ?? ORIGINAL;
   const rendition = asset.renditions?.find((r) => r.name === name);
   if (name !== ORIGINAL && !rendition) throw notFound('rendition');
   if (isLearnerOnly(viewer)) await takeDownloadGrant(db, asset.id, viewer.sub, settings.downloadLimit);
-  const bucket = rendition ? rendition.bucket : settings.uploadsBucket;
-  const key = rendition ? rendition.key : asset.uploadKey;
+  const bucket = rendition ? rendition.bucket : settings.privateBucket;
+  const key = rendition ? rendition.key : sourceKey(asset);
   const filename = rendition ? `${path.parse(asset.filename).name}-${rendition.name}${path.extname(rendition.key)}` : asset.filename;
   return storage.presignGet(bucket, key, { ttlSeconds: settings.downloadTtlSeconds, filename });
 }
@@ -280,4 +289,15 @@ async function startReleased(db: Db, runs: ConversionRuns, asset: Asset): Promis
     await Asset.query(db).findById(asset.id).where('status', 'processing').patch({ status: 'quarantined', updatedAt: new Date() });
     throw err;
   }
+}
+
+/**
+ * Deletes an asset through its deletion run (the owning instructor or an admin), in the audit
+ * trail: pending before the start, settled by how the start went.
+ */
+export async function deleteAsset(db: Db, startDeletion: StartDeletion, id: string, viewer: Viewer, audit: AuditContext) {
+  const asset = await findManagedAsset(db, id, viewer);
+  const entry = { ...audit, action: 'asset.delete', target: `asset:${asset.id}`, before: { status: asset.status } };
+  const run = await audited(db, entry, () => startDeletion(asset));
+  return { asset: (await assetWithRenditions(db, asset.id)).toView(), run };
 }

@@ -7,9 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Asset } from '../../db/models/Asset';
 import type { Db } from '../../lib/db';
-import { ConversionError, type Converter } from '../../providers/converter';
+import { ConversionError, type ConversionFailureReason, type Converter } from '../../providers/converter';
 import type { Storage } from '../../providers/storage';
 import type { AssetKind } from '../../schemas/assets';
+import { renditionKey, sourceKey } from './keys';
 import { saveSearchText, type AssetBuckets, type ConversionOutput, type StoredRendition } from './ingestion';
 
 export interface ConversionDeps {
@@ -22,27 +23,26 @@ export interface ConversionDeps {
 /** The content is bad (a business outcome, never retried); a retryable provider failure is not this. */
 export class InvalidContentError extends Error {}
 
-export const renditionKey = (assetId: string, fileName: string) => `assets/${assetId}/${fileName}`;
 
-export async function withUploadFile<T>(storage: Storage, buckets: AssetBuckets, asset: Asset, use: (filePath: string) => Promise<T>): Promise<T> {
+export async function withSourceFile<T>(storage: Storage, buckets: AssetBuckets, asset: Asset, use: (filePath: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `asset-${asset.id}-`));
   try {
     const filePath = path.join(dir, `upload${path.extname(asset.filename).toLowerCase()}`);
-    await storage.download(buckets.uploads, asset.uploadKey, filePath);
+    await storage.download(buckets.private, sourceKey(asset), filePath);
     return await use(filePath);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** The upload must be there, of the declared size, checksum (when given) and kind. */
+/** The upload's server-only copy must be there, of the declared size, checksum (when given) and kind. */
 export async function verifyUpload({ storage, converter, buckets }: ConversionDeps, asset: Asset): Promise<{ kind: AssetKind; sizeBytes: number }> {
-  const head = await storage.head(buckets.uploads, asset.uploadKey);
+  const head = await storage.head(buckets.private, sourceKey(asset));
   if (!head) throw new InvalidContentError('the uploaded object is missing');
   if (head.sizeBytes !== Number(asset.sizeBytes)) {
     throw new InvalidContentError(`size mismatch: declared ${asset.sizeBytes} bytes, uploaded ${head.sizeBytes}`);
   }
-  const { detected, checksum } = await withUploadFile(storage, buckets, asset, async (filePath) => ({
+  const { detected, checksum } = await withSourceFile(storage, buckets, asset, async (filePath) => ({
     detected: await converter.detectKind(filePath),
     checksum: asset.checksumSha256 ? await sha256File(filePath) : null,
   }));
@@ -53,13 +53,29 @@ export async function verifyUpload({ storage, converter, buckets }: ConversionDe
   return { kind: detected, sizeBytes: head.sizeBytes };
 }
 
-/** Converts the upload by its kind; a converter's non-retryable failure is invalid content. */
-export async function convertUpload(deps: ConversionDeps, asset: Asset, signal: AbortSignal): Promise<ConversionOutput> {
-  return withUploadFile(deps.storage, deps.buckets, asset, async (filePath) => {
+/** Which attempt at converting a file this is, of how many it gets. */
+export interface AttemptBudget {
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** What a file can do to a converter again and again: hang it or crash it (a missing tool or a cancel is not the file). */
+const POISON_REASONS: ReadonlySet<ConversionFailureReason> = new Set(['timeout', 'tool_crashed']);
+
+/**
+ * Converts the upload by its kind. A converter's non-retryable failure is invalid content, and
+ * so is a hang or crash on the last attempt the file gets: a poison file fails the asset, not the worker.
+ */
+export async function convertUpload(deps: ConversionDeps, asset: Asset, signal: AbortSignal, budget: AttemptBudget): Promise<ConversionOutput> {
+  return withSourceFile(deps.storage, deps.buckets, asset, async (filePath) => {
     try {
       return await convertByKind(deps, asset, filePath, signal);
     } catch (err) {
-      if (err instanceof ConversionError && !err.retryable) throw new InvalidContentError(err.message);
+      if (!(err instanceof ConversionError)) throw err;
+      if (!err.retryable) throw new InvalidContentError(err.message);
+      if (POISON_REASONS.has(err.reason) && budget.attempt >= budget.maxAttempts) {
+        throw new InvalidContentError(`${err.message} (attempt ${budget.attempt} of ${budget.maxAttempts})`);
+      }
       throw err;
     }
   });

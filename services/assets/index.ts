@@ -2,3 +2,4 @@
 export * from './catalog';
 export * from './conversion';
 export * from './ingestion';
+export * from './keys';

@@ -4,6 +4,7 @@ import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asse
 import type { Db } from '../../lib/db';
 import type { Storage } from '../../providers/storage';
 import type { AssetMetadata, Rendition, ScanResult } from '../../schemas/assets';
+import { assetPrefixes, sourceKey } from './keys';
 
 export interface AssetBuckets {
   uploads: string;
@@ -47,32 +48,52 @@ export async function beginIngestion(db: Db, assetId: string): Promise<void> {
     .patch({ status: 'processing', closedStatus: null, failureReason: null, updatedAt: new Date() });
 }
 
+/** Conversion writes never touch a deleted asset: a late step of a canceled run changes nothing. */
+const live = (db: Db, assetId: string) => Asset.query(db).findById(assetId).whereNot('status', 'deleted');
+
 export async function recordScan(db: Db, assetId: string, scan: ScanResult): Promise<void> {
-  await Asset.query(db).findById(assetId).patch({ scan, updatedAt: new Date() });
+  await live(db, assetId).patch({ scan, updatedAt: new Date() });
 }
 
-/** A released false positive goes back to the uploads bucket before it is converted. */
-export async function moveOutOfQuarantine(storage: Storage, buckets: AssetBuckets, key: string): Promise<void> {
-  if (!(await storage.head(buckets.uploads, key))) await storage.copy(buckets.quarantine, key, buckets.uploads, key);
-  await storage.remove(buckets.quarantine, key);
-}
-
-/** An infected upload moves to the quarantine bucket and the asset says so. */
-export async function quarantine(db: Db, storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
-  if (await storage.head(buckets.uploads, asset.uploadKey)) {
-    await storage.copy(buckets.uploads, asset.uploadKey, buckets.quarantine, asset.uploadKey);
-    await storage.remove(buckets.uploads, asset.uploadKey);
+/**
+ * The upload becomes a server-only object in the private bucket and the upload key is deleted:
+ * a PUT to a still-valid presigned URL can no longer change what is verified, scanned,
+ * converted or served. An existing copy is never overwritten, so a retry keeps the first one.
+ */
+export async function takeUpload(storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
+  const key = sourceKey(asset);
+  if (!(await storage.head(buckets.private, key))) {
+    // Nothing uploaded: verification reports the object missing.
+    if (!(await storage.head(buckets.uploads, asset.uploadKey))) return;
+    await storage.copy(buckets.uploads, asset.uploadKey, buckets.private, key);
   }
-  await Asset.query(db).findById(asset.id).patch({ status: 'quarantined', closedStatus: 'quarantined', updatedAt: new Date() });
+  await storage.remove(buckets.uploads, asset.uploadKey);
+}
+
+/** A released false positive is restored from the quarantined copy, never from the upload key. */
+export async function moveOutOfQuarantine(storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
+  const key = sourceKey(asset);
+  if (!(await storage.head(buckets.private, key))) await storage.copy(buckets.quarantine, asset.uploadKey, buckets.private, key);
+  await storage.remove(buckets.quarantine, asset.uploadKey);
+}
+
+/** An infected copy moves to the quarantine bucket; its private copy goes only once the asset says so. */
+export async function quarantine(db: Db, storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
+  const key = sourceKey(asset);
+  if (await storage.head(buckets.private, key)) await storage.copy(buckets.private, key, buckets.quarantine, asset.uploadKey);
+  await live(db, asset.id).patch({ status: 'quarantined', closedStatus: 'quarantined', updatedAt: new Date() });
+  await storage.remove(buckets.private, key);
 }
 
 export async function saveSearchText(db: Db, assetId: string, title: string | null, text: string): Promise<void> {
-  await Asset.query(db).findById(assetId).patch({ title, searchText: text, updatedAt: new Date() });
+  await live(db, assetId).patch({ title, searchText: text, updatedAt: new Date() });
 }
 
 /** Renditions, metadata and the `ready` status land together or not at all. */
 export async function completeIngestion(db: Db, renditionsBucket: string, assetId: string, output: ConversionOutput): Promise<void> {
   await db.transaction(async (trx) => {
+    const asset = await Asset.query(trx).findById(assetId).forUpdate();
+    if (!asset || asset.status === 'deleted') return;
     for (const r of output.renditions) {
       await AssetRendition.query(trx)
         .insert({ assetId, name: r.name, bucket: renditionsBucket, key: r.key, contentType: r.contentType, sizeBytes: r.sizeBytes })
@@ -84,5 +105,31 @@ export async function completeIngestion(db: Db, renditionsBucket: string, assetI
 }
 
 export async function failIngestion(db: Db, assetId: string, reason: string): Promise<void> {
-  await Asset.query(db).findById(assetId).patch({ status: 'failed', closedStatus: 'failed', failureReason: reason, updatedAt: new Date() });
+  await live(db, assetId).patch({ status: 'failed', closedStatus: 'failed', failureReason: reason, updatedAt: new Date() });
+}
+
+/** The record says `deleted` (and lists no renditions) before any of its objects is removed. */
+export async function markDeleted(db: Db, assetId: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    const asset = await Asset.query(trx).findById(assetId).forUpdate();
+    if (!asset) return;
+    await AssetRendition.query(trx).delete().where('assetId', assetId);
+    if (asset.status === 'deleted') return;
+    const now = new Date();
+    await Asset.query(trx).findById(assetId).patch({ status: 'deleted', searchText: null, deletedAt: now, updatedAt: now });
+  });
+}
+
+/** Every object of a deleted asset: its private copy and renditions, a quarantined copy, anything at its upload key. */
+export async function removeAssetObjects(storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<number> {
+  if (asset.status !== 'deleted') throw new Error(`asset ${asset.id} is ${asset.status}: objects go only after the deletion commits`);
+  const keys: Array<[string, string]> = [];
+  for (const prefix of assetPrefixes(asset.id)) {
+    for await (const object of storage.list(buckets.private, prefix)) keys.push([buckets.private, object.key]);
+  }
+  for (const bucket of [buckets.quarantine, buckets.uploads]) {
+    if (await storage.head(bucket, asset.uploadKey)) keys.push([bucket, asset.uploadKey]);
+  }
+  for (const [bucket, key] of keys) await storage.remove(bucket, key);
+  return keys.length;
 }

@@ -31,7 +31,7 @@ describe('runs, replays and schedules for operators (SPEC §4.6)', () => {
       timeoutMs: 10000,
     });
     const buckets = { uploads: config.S3_BUCKET_UPLOADS, private: config.S3_BUCKET_PRIVATE, quarantine: config.S3_BUCKET_QUARANTINE };
-    return createWorker(ASSETS_TASK_QUEUE, createAssetActivities({ db, ...providers, converter, buckets }));
+    return createWorker(ASSETS_TASK_QUEUE, createAssetActivities({ db, ...providers, converter, buckets, converterMaxAttempts: config.CONVERTER_MAX_ATTEMPTS }));
   }
 
   const assetStatus = async (id: string) => (await shared().db('assets').where({ id }).first()).status as string;

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +50,16 @@ describe('storage (S3 gateway)', function () {
       for await (const object of storage.list(bucket, prefix)) await storage.remove(bucket, object.key);
     }
     storage.close();
+  });
+
+  it('the stack runner\'s bucket set-up gives the upload bucket its one-day expiry, and leaves the others alone', async () => {
+    // What `scripts/stack.sh start` runs after SeaweedFS is up (idempotent).
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/buckets.ts')], {
+      env: process.env,
+      timeout: 60_000,
+    });
+    expect(await storage.expiryDays(UPLOADS)).to.equal(1);
+    expect(await storage.expiryDays(PRIVATE)).to.equal(null);
   });
 
   it('answers ping for existing buckets and fails for a missing one', async () => {

@@ -57,6 +57,7 @@ export async function createWorker(taskQueue: string, activityOverrides: object 
     workflowBundle: await workflowBundle(),
     activities: { ...entry.activities, ...activityOverrides },
     dataConverter: dataConverterOf(config),
+    maxConcurrentActivityTaskExecutions: entry.maxConcurrentActivityTaskExecutions,
     shutdownGraceTime: '5 seconds',
   });
 }

@@ -71,6 +71,15 @@ describe('configuration (validated once at boot)', () => {
     expect(problemsOf({ JWT_KEYS: '[1,2]' })).to.deep.equal(['JWT_KEYS: must be a JSON object']);
   });
 
+  it('bounds activities per task queue (WORKER_ACTIVITY_CONCURRENCY, assets 2 by default) and presigned uploads to 15 minutes', () => {
+    expect(parseConfig({}).WORKER_ACTIVITY_CONCURRENCY).to.deep.equal({ assets: 2 });
+    expect(parseConfig({ WORKER_ACTIVITY_CONCURRENCY: '{"assets":4,"payments":20}' }).WORKER_ACTIVITY_CONCURRENCY).to.deep.equal({ assets: 4, payments: 20 });
+    for (const bad of ['[2]', '{"assets":0}', '{"assets":1.5}', 'assets=2']) {
+      expect(problemsOf({ WORKER_ACTIVITY_CONCURRENCY: bad }).map((p) => p.split(':')[0]), bad).to.deep.equal(['WORKER_ACTIVITY_CONCURRENCY']);
+    }
+    expect(problemsOf({ ASSET_PRESIGN_TTL_MINUTES: '16' }).map((p) => p.split(':')[0])).to.deep.equal(['ASSET_PRESIGN_TTL_MINUTES']);
+  });
+
   it('requires TLS certificate and key together', () => {
     expect(problemsOf({ TEMPORAL_TLS_CERT: '/tmp/cert.pem' })).to.have.length(1);
   });
