@@ -6,6 +6,10 @@
 SHELL := /bin/bash
 # Every recipe runs on the pinned Node.js LTS and npm that scripts/node.sh installs under .tools/node.
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
+# STACK=cluster: the production engine instead of the dev server (the real Temporal server on Postgres,
+# mTLS, its UI, two APIs and two workers); `make up STACK=cluster`, `make test STACK=cluster`.
+STACK ?= embedded
+export STACK
 .DEFAULT_GOAL := help
 
 .PHONY: help install up test chaos down status
