@@ -62,6 +62,7 @@ describe('the production engine: Temporal cluster with mTLS, two APIs, two worke
 
   let workflowId = '';
   let runId = '';
+  let businessKey = '';
 
   it('takes a payment through one API and its webhook through the other', async () => {
     const [first, second] = apiUrls as [string, string];
@@ -69,6 +70,7 @@ describe('the production engine: Temporal cluster with mTLS, two APIs, two worke
     expect(created.status, JSON.stringify(created.body)).to.equal(202);
     const { payment, run } = created.body;
     ({ workflowId, runId } = run as { workflowId: string; runId: string });
+    businessKey = payment.id as string;
 
     await deliverUntilAccepted(second, stripeEvent('payment_intent.succeeded', payment.id));
     const view = await waitFor('the payment to succeed (seen through the other API)', async () => {
@@ -92,7 +94,8 @@ describe('the production engine: Temporal cluster with mTLS, two APIs, two worke
     try {
       const rows = await visibilityDb('executions_visibility').where({ workflow_id: workflowId, run_id: runId }).select('status', 'search_attributes');
       expect(rows).to.have.length(1);
-      expect(rows[0].search_attributes).to.include({ Domain: 'payments' });
+      // SQL visibility stores custom search attributes under their mapped columns (Keyword01…), by value here.
+      expect(Object.values(rows[0].search_attributes as Record<string, unknown>)).to.include.members(['payments', businessKey]);
     } finally {
       await visibilityDb.destroy();
     }
