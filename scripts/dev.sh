@@ -67,8 +67,14 @@ start_app() {
     trap '' INT TERM # keep printing the app's shutdown logs after a Ctrl-C
     exec sed -u "s/^/[$name] /"
   ) 2>&1 &
-  echo "$!" >"$(pidfile "$name")"
-  STARTED_APPS+=("$name $!")
+  local pid=$! i
+  # Until it execs, the pid is a fork of this script: owned_pid would take it for a stale pid file.
+  for ((i = 0; i < 100; i++)); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "npm run $script" && break
+    sleep 0.1
+  done
+  echo "$pid" >"$(pidfile "$name")"
+  STARTED_APPS+=("$name $pid")
 }
 
 # Stops the API and worker this invocation started (by pid), never those of another `make up`.
@@ -81,6 +87,16 @@ stop_started_apps() {
 }
 
 app_running() { owned_pid "$1" >/dev/null; }
+
+# Still running, by the pid start_app recorded: during start-up npm rewrites its command line (its
+# title), which owned_pid could catch half-written and take for a stale pid file.
+started_app_alive() {
+  local entry
+  for entry in "${STARTED_APPS[@]}"; do
+    [[ ${entry%% *} == "$1" ]] && alive "${entry#* }" && return 0
+  done
+  return 1
+}
 
 second_api_port() { echo $((${PORT:-8080} + 1)); }
 
@@ -104,8 +120,8 @@ api_ready_urls() {
 wait_until_ready() {
   local url=$1 body started=$SECONDS next_note=$((SECONDS + 30))
   until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url") == 200 ]]; do
-    app_running api || die "the API exited before $url answered 200 (see its output above)"
-    app_running worker || die "the worker exited during start-up (see its output above)"
+    started_app_alive api || die "the API exited before $url answered 200 (see its output above)"
+    started_app_alive worker || die "the worker exited during start-up (see its output above)"
     if ((SECONDS >= next_note)); then
       body=$(curl -s --max-time 3 "$url" || true)
       info "still waiting for $url after $((SECONDS - started))s: ${body:-no answer}"
