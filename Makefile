@@ -17,7 +17,7 @@ export STACK
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
 
-install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler, ClamAV clamd
+install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler, ClamAV clamd; STACK=cluster: the Temporal server, its SQL tool and UI (go install)
 	@scripts/stack.sh install
 
 up: install ## start the stack, migrate, seed, run the API and a worker in the foreground (Ctrl-C stops all of it)

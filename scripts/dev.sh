@@ -138,7 +138,7 @@ print_banner() {
   cat <<EOF
 
   Edulure Flow is up.
-    API           $api   (OpenAPI: $api/api/docs)
+    API           $api   (OpenAPI: $api/api/docs)$(if cluster_mode; then printf '\n    second API    http://127.0.0.1:%s (STACK=cluster: same database and cluster)' "$(second_api_port)"; fi)
     Temporal UI   $ui
     Admin token   $token
 

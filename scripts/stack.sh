@@ -433,7 +433,10 @@ cmd_install() {
   ensure_python_tools
   ensure_stripe_mock
   ensure_temporal_cli
-  if cluster_mode; then cluster_install; fi
+  if cluster_mode; then
+    cluster_install
+    info "STACK=cluster: Temporal server $CLUSTER_SERVER_VERSION and its SQL tool, UI server $CLUSTER_UI_VERSION (${CLUSTER_TOOLS#"$ROOT"/})"
+  fi
   info "installed: node $(node --version), $("$TEMPORAL" --version | head -n 1), $("$WEED" version 2>/dev/null | head -n 1), stripe-mock ${STRIPE_MOCK_PACKAGE##*@}, $("$PG_BIN/postgres" --version), $("$CLAMD_BIN" --version)"
 }
 
