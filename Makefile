@@ -7,6 +7,10 @@
 SHELL := /bin/bash
 # Every recipe runs on the pinned Node.js LTS and npm that scripts/node.sh installs under .tools/node.
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
+# STACK=cluster: the production engine instead of the dev server (the real Temporal server on Postgres,
+# mTLS, its UI, two APIs and two workers); `make up STACK=cluster`, `make test STACK=cluster`.
+STACK ?= embedded
+export STACK
 .DEFAULT_GOAL := help
 
 .PHONY: help install up test chaos fuzz down status
@@ -14,7 +18,7 @@ export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-8s %s\n", $$1, $$2 }'
 
-install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler, ClamAV clamd
+install: ## install whatever is missing, pinned: npm ci, Temporal CLI, SeaweedFS, stripe-mock, Postgres 15, LibreOffice, poppler, ClamAV clamd; STACK=cluster: the Temporal server, its SQL tool and UI (go install)
 	@scripts/stack.sh install
 
 up: install ## start the stack, migrate, seed, run the API and a worker in the foreground (Ctrl-C stops all of it)

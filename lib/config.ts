@@ -42,6 +42,7 @@ export const ConfigSchema = Type.Object({
   TEMPORAL_NAMESPACE: str('default', 'Temporal namespace'),
   TEMPORAL_TLS_CERT: optional('path to the mTLS client certificate (PEM)'),
   TEMPORAL_TLS_KEY: optional('path to the mTLS client key (PEM)'),
+  TEMPORAL_TLS_CA: optional('path to the CA certificate (PEM) that signed the Temporal frontend\'s server certificate; default the system CAs'),
   TEMPORAL_API_KEY: optional('Temporal Cloud API key (implies TLS)'),
   TEMPORAL_UI_URL: url('http://127.0.0.1:8233', 'Temporal Web UI base URL used to build `uiUrl`'),
   TEMPORAL_RETENTION_DAYS: int(30, 1, 3650, 'retention of closed runs set on the namespace by the stack runner'),
@@ -238,6 +239,9 @@ function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
   }
   if (Boolean(config.TEMPORAL_TLS_CERT) !== Boolean(config.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
+  }
+  if (config.TEMPORAL_TLS_CA && !config.TEMPORAL_TLS_CERT) {
+    problems.push('TEMPORAL_TLS_CA: only used with TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mTLS)');
   }
   problems.push(...payloadEncryptionProblems(config));
   return problems;

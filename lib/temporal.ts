@@ -9,8 +9,15 @@ import type { Run } from '../schemas/common';
 
 export type TemporalSettings = Pick<
   Config,
-  'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_API_KEY' | 'TEMPORAL_UI_URL'
-> & PayloadEncryptionSettings;
+  | 'TEMPORAL_ADDRESS'
+  | 'TEMPORAL_NAMESPACE'
+  | 'TEMPORAL_TLS_CERT'
+  | 'TEMPORAL_TLS_KEY'
+  | 'TEMPORAL_TLS_CA'
+  | 'TEMPORAL_API_KEY'
+  | 'TEMPORAL_UI_URL'
+> &
+  PayloadEncryptionSettings;
 
 /** Search attributes every run carries, so operators find it by what the business calls it. */
 export const DOMAIN = defineSearchAttributeKey('Domain', SearchAttributeType.KEYWORD);
@@ -25,7 +32,11 @@ export const runSearchAttributes = (domain: string, businessKey: string) =>
 /** Address and credentials, shared by the client connection and the workers' native one. */
 export function connectionOptions(settings: TemporalSettings) {
   const mtls = settings.TEMPORAL_TLS_CERT && settings.TEMPORAL_TLS_KEY
-    ? { clientCertPair: { crt: readFileSync(settings.TEMPORAL_TLS_CERT), key: readFileSync(settings.TEMPORAL_TLS_KEY) } }
+    ? {
+        clientCertPair: { crt: readFileSync(settings.TEMPORAL_TLS_CERT), key: readFileSync(settings.TEMPORAL_TLS_KEY) },
+        // A self-managed cluster's own CA (the stack's, compose's); unset, the system CAs verify the server.
+        ...(settings.TEMPORAL_TLS_CA ? { serverRootCACertificate: readFileSync(settings.TEMPORAL_TLS_CA) } : {}),
+      }
     : undefined;
   return {
     address: settings.TEMPORAL_ADDRESS,

@@ -13,6 +13,9 @@
 #                         more examples, the response-conformance checks; `test` runs its quick version
 #
 # Both expect `scripts/stack.sh install` to have run (the Makefile does that first).
+# STACK=cluster (make up/test STACK=cluster): the real Temporal server with mTLS instead of the dev server
+# (scripts/temporal-cluster.sh), two API processes (PORT and PORT+1) and two workers in namespace
+# `default`; `make test` keeps its in-process workers in `edulure-test` and runs the cluster's own tests.
 # shellcheck disable=SC2317 # the cleanup functions run from traps
 set -euo pipefail
 
@@ -29,6 +32,7 @@ start_stack() {
   mkdir -p "$RUN" "$LOGS"
   STARTED=$(mktemp "$RUN/started.XXXXXX")
   "$ROOT/scripts/stack.sh" start --record "$STARTED"
+  if cluster_mode; then cluster_client_env; fi # TEMPORAL_ADDRESS and the mTLS client settings, for everything below
 }
 
 # Stops the stack parts this invocation started, by pid: a part that crashed and was started again by
@@ -57,15 +61,22 @@ api_url() {
 
 STARTED_APPS=() # "<app> <pid>" for the API and worker this invocation started
 
-# Runs `npm run NAME` in its own session (so a Ctrl-C reaches it only through us, once), output prefixed.
+# Runs `npm run SCRIPT` (default NAME) in its own session (so a Ctrl-C reaches it only through us, once),
+# output prefixed, with the environment plus VAR=value arguments.
 start_app() {
-  local name=$1
-  setsid npm run "$name" </dev/null > >(
+  local name=$1 script=${2:-$1}
+  setsid env "${@:3}" npm run "$script" </dev/null > >(
     trap '' INT TERM # keep printing the app's shutdown logs after a Ctrl-C
     exec sed -u "s/^/[$name] /"
   ) 2>&1 &
-  echo "$!" >"$(pidfile "$name")"
-  STARTED_APPS+=("$name $!")
+  local pid=$! i
+  # Until it execs, the pid is a fork of this script: owned_pid would take it for a stale pid file.
+  for ((i = 0; i < 100; i++)); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "npm run $script" && break
+    sleep 0.1
+  done
+  echo "$pid" >"$(pidfile "$name")"
+  STARTED_APPS+=("$name $pid")
 }
 
 # Stops the API and worker this invocation started (by pid), never those of another `make up`.
@@ -79,11 +90,40 @@ stop_started_apps() {
 
 app_running() { owned_pid "$1" >/dev/null; }
 
+# Still running, by the pid start_app recorded: during start-up npm rewrites its command line (its
+# title), which owned_pid could catch half-written and take for a stale pid file.
+started_app_alive() {
+  local entry
+  for entry in "${STARTED_APPS[@]}"; do
+    [[ ${entry%% *} == "$1" ]] && alive "${entry#* }" && return 0
+  done
+  return 1
+}
+
+second_api_port() { echo $((${PORT:-8080} + 1)); }
+
+# The API and a worker, and with STACK=cluster a second of each (horizontal scale: same database, cluster
+# and task queues). ENV... (VAR=value) is the apps' environment on top of ours.
+start_apps() {
+  start_app api api "$@"
+  start_app worker worker "$@"
+  if cluster_mode; then
+    start_app api2 api "$@" PORT="$(second_api_port)"
+    start_app worker2 worker "$@" WORKER_METRICS_PORT=$((${WORKER_METRICS_PORT:-9464} + 1))
+  fi
+}
+
+# The /ready URL of every API process started by start_apps.
+api_ready_urls() {
+  echo "$(api_url)/ready"
+  if cluster_mode; then echo "http://127.0.0.1:$(second_api_port)/ready"; fi
+}
+
 wait_until_ready() {
   local url=$1 body started=$SECONDS next_note=$((SECONDS + 30))
   until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url") == 200 ]]; do
-    app_running api || die "the API exited before $url answered 200 (see its output above)"
-    app_running worker || die "the worker exited during start-up (see its output above)"
+    started_app_alive api || die "the API exited before $url answered 200 (see its output above)"
+    started_app_alive worker || die "the worker exited during start-up (see its output above)"
     if ((SECONDS >= next_note)); then
       body=$(curl -s --max-time 3 "$url" || true)
       info "still waiting for $url after $((SECONDS - started))s: ${body:-no answer}"
@@ -100,7 +140,7 @@ print_banner() {
   cat <<EOF
 
   Edulure Flow is up.
-    API           $api   (OpenAPI: $api/api/docs)
+    API           $api   (OpenAPI: $api/api/docs)$(if cluster_mode; then printf '\n    second API    http://127.0.0.1:%s (STACK=cluster: same database and cluster)' "$(second_api_port)"; fi)
     Temporal UI   $ui
     Admin token   $token
 
@@ -138,11 +178,10 @@ cmd_up() {
   step "npm run schedules:sync"
   npm run schedules:sync
   step "API and worker (Ctrl-C stops everything)"
-  start_app api
-  start_app worker
-  local api
+  start_apps
+  local api url
   api=$(api_url)
-  wait_until_ready "$api/ready"
+  for url in $(api_ready_urls); do wait_until_ready "$url"; done
   print_banner "$api"
   local status=0
   wait -n || status=$?
@@ -190,6 +229,7 @@ test_cleanup() {
   local status=$?
   trap - EXIT
   trap '' INT TERM
+  ((${#STARTED_APPS[@]} == 0)) || stop_started_apps
   stop_started_parts
   exit "$status"
 }
@@ -201,6 +241,7 @@ prepare_test_run() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   start_stack
+  APP_DATABASE_URL=${DATABASE_URL:-postgres://edulure:edulure@127.0.0.1:5432/edulure}
 
   local test_url
   test_url=$(test_database_url)
@@ -232,6 +273,7 @@ cmd_test() {
   npm run migrate
   step "npm run schedules:sync"
   npm run schedules:sync
+  if cluster_mode; then start_cluster_apps; fi
   step "npm test"
   npm test 2>&1 | tee "$LOGS/test.log" || tests=$?
   summarize_tests "$LOGS/test.log"
@@ -246,6 +288,23 @@ cmd_test() {
   ((build != 0)) && exit "$build"
   ((typecheck != 0)) && exit "$typecheck"
   exit "$lint"
+}
+
+APP_DATABASE_URL="" # the database of the API and worker processes (make test: the suite's is DATABASE_URL)
+
+# STACK=cluster: the platform as deployed, two APIs and two workers in namespace `default` on the app
+# database, for the cluster's own tests (test/integration/cluster.test.ts); stopped at the end.
+start_cluster_apps() {
+  step "STACK=cluster: two API processes and two workers in namespace default"
+  DATABASE_URL=$APP_DATABASE_URL npm run migrate
+  start_apps DATABASE_URL="$APP_DATABASE_URL" TEMPORAL_NAMESPACE=default NODE_ENV=development LOG_LEVEL=warn
+  local url urls=()
+  for url in $(api_ready_urls); do
+    wait_until_ready "$url"
+    urls+=("${url%/ready}")
+  done
+  export CLUSTER_API_URLS="${urls[*]}"
+  export TEMPORAL_SQL_URL="${APP_DATABASE_URL%/*}/${TEMPORAL_SQL_DATABASE:-temporal}"
 }
 
 # ======================================================================================================

@@ -7,6 +7,10 @@
 #   stripe    stripe-mock                                    127.0.0.1:12111, https :12112 (unless STRIPE_API_BASE points elsewhere)
 #   clamd     ClamAV clamd, signatures from scanner/         127.0.0.1:3310  (unless CLAMD_HOST points elsewhere)
 #
+# STACK=cluster runs the production engine as the `temporal` part instead of the dev server: the real
+# Temporal server on the stack's Postgres with mTLS, and its UI (scripts/temporal-cluster.sh).
+# TEMPORAL_PORT and TEMPORAL_UI_PORT move Temporal off 7233/8233 (e.g. beside another stack).
+#
 # Usage:
 #   scripts/stack.sh install                           install whatever is missing (pinned versions)
 #   scripts/stack.sh start [--record FILE] [PART...]   start every part not already answering and wait until
@@ -41,8 +45,8 @@ APT_PACKAGES=(postgresql-15 libreoffice-impress-nogui libreoffice-writer-nogui p
 # ---- fixed local addresses ------------------------------------------------------------------------
 BIND=127.0.0.1
 PG_PORT=5432
-TEMPORAL_PORT=7233
-TEMPORAL_UI_PORT=8233
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 S3_PORT=8333
 STRIPE_PORT=12111
 STRIPE_HTTPS_PORT=12112
@@ -63,7 +67,10 @@ CLAMD_CONF=$CLAMD_DIR/clamd.conf
 CLAMD_SIGNATURES=$ROOT/scanner # the project's own signature database (scanner/README.md)
 
 PARTS=(postgres temporal s3 stripe clamd)
-APPS=(api worker) # run by `make up` (scripts/dev.sh); pid files in .data/run/ too
+APPS=(api worker api2 worker2) # run by `make up` (scripts/dev.sh; the second ones with STACK=cluster); pid files in .data/run/ too
+
+# shellcheck source=scripts/temporal-cluster.sh
+source "$ROOT/scripts/temporal-cluster.sh" # STACK=cluster: the real Temporal server instead of the dev server
 
 RECORD_FILE=""  # `start --record FILE`: names of the parts this invocation started
 TEMPORAL=""     # the Temporal CLI in use (see resolve_temporal)
@@ -190,11 +197,13 @@ pidfile() { echo "$RUN/$1.pid"; }
 signature() {
   case $1 in
   postgres) echo "$PG_DATA" ;;
-  temporal) echo "$TEMPORAL_DB" ;;
+  temporal) echo "$DATA/temporal" ;; # the dev server's database or the cluster's directory: `make down` stops either
+  temporal-ui) echo "$CLUSTER_DIR/ui" ;;
   s3) echo "$WEED_DIR" ;;
   stripe) echo "$STRIPE_MOCK" ;;
   clamd) echo "$CLAMD_CONF" ;;
   api | worker) echo "npm run $1" ;;
+  api2 | worker2) echo "npm run ${1%2}" ;;
   esac
 }
 
@@ -417,12 +426,17 @@ ensure_temporal_cli() {
 }
 
 cmd_install() {
+  check_stack_mode
   ensure_node
   ensure_debian_packages
   ensure_npm_packages
   ensure_python_tools
   ensure_stripe_mock
   ensure_temporal_cli
+  if cluster_mode; then
+    cluster_install
+    info "STACK=cluster: Temporal server $CLUSTER_SERVER_VERSION and its SQL tool, UI server $CLUSTER_UI_VERSION (${CLUSTER_TOOLS#"$ROOT"/})"
+  fi
   info "installed: node $(node --version), $("$TEMPORAL" --version | head -n 1), $("$WEED" version 2>/dev/null | head -n 1), stripe-mock ${STRIPE_MOCK_PACKAGE##*@}, $("$PG_BIN/postgres" --version), $("$CLAMD_BIN" --version)"
 }
 
@@ -556,13 +570,31 @@ start_postgres() {
 # ======================================================================================================
 # temporal
 # ======================================================================================================
-tcli() { "$TEMPORAL" --address "$BIND:$TEMPORAL_PORT" "$@" </dev/null; }
-temporal_answering() { timeout 5 "$TEMPORAL" operator cluster health --address "$BIND:$TEMPORAL_PORT" 2>/dev/null | grep -q SERVING; }
+# The cluster's frontend takes only mTLS clients: the stack's own client certificate.
+temporal_cli_tls() {
+  if cluster_mode; then
+    printf '%s\n' --tls-cert-path "$CLUSTER_TLS/client.pem" --tls-key-path "$CLUSTER_TLS/client.key" --tls-ca-path "$CLUSTER_TLS/ca.pem"
+  fi
+}
+tcli() {
+  local tls
+  mapfile -t tls < <(temporal_cli_tls)
+  "$TEMPORAL" --address "$BIND:$TEMPORAL_PORT" "${tls[@]}" "$@" </dev/null
+}
+temporal_answering() {
+  local tls
+  mapfile -t tls < <(temporal_cli_tls)
+  timeout 5 "$TEMPORAL" operator cluster health --address "$BIND:$TEMPORAL_PORT" "${tls[@]}" 2>/dev/null | grep -q SERVING
+}
 temporal_ui_answering() { http_ok "http://$BIND:$TEMPORAL_UI_PORT/"; }
 temporal_healthy() { temporal_answering && temporal_ui_answering; }
 temporal_supports() { "$TEMPORAL" server start-dev --help 2>/dev/null | grep -q -- "$1"; }
 
 temporal_launch() {
+  if cluster_mode; then
+    cluster_launch
+    return
+  fi
   local args=(server start-dev --db-filename "$TEMPORAL_DB" --ip "$BIND" --port "$TEMPORAL_PORT"
     --ui-ip "$BIND" --ui-port "$TEMPORAL_UI_PORT" --log-level warn
     --dynamic-config-value frontend.enableServerVersionCheck=false)
@@ -617,7 +649,7 @@ start_temporal() {
     temporal_ui_answering || warn "temporal: no Web UI answers on $BIND:$TEMPORAL_UI_PORT"
   else
     port_open "$BIND" "$TEMPORAL_PORT" && part_failed temporal "port $TEMPORAL_PORT is taken by something that is not a Temporal server" --no-tail
-    port_open "$BIND" "$TEMPORAL_UI_PORT" && part_failed temporal "port $TEMPORAL_UI_PORT (Temporal UI) is taken by another program" --no-tail
+    owned_pid temporal-ui >/dev/null || ! port_open "$BIND" "$TEMPORAL_UI_PORT" || part_failed temporal "port $TEMPORAL_UI_PORT (Temporal UI) is taken by another program" --no-tail
     temporal_launch
     wait_healthy temporal 120 temporal_healthy
     say temporal "started on $BIND:$TEMPORAL_PORT, UI http://$BIND:$TEMPORAL_UI_PORT (pid $(owned_pid temporal))"
@@ -793,8 +825,8 @@ part_answering() {
 
 stop_grace() {
   case $1 in
-  api | worker) echo $((${WORKER_SHUTDOWN_GRACE_SECONDS:-30} + 15)) ;;
-  temporal) echo 30 ;;
+  api | worker | api2 | worker2) echo $((${WORKER_SHUTDOWN_GRACE_SECONDS:-30} + 15)) ;;
+  temporal | temporal-ui) echo 30 ;;
   *) echo 20 ;;
   esac
 }
@@ -818,8 +850,8 @@ cmd_stop() {
   local part
   check_parts "$@"
   # The platform first, then the servers it uses, whatever order the parts were named in.
-  for part in api worker clamd stripe s3 temporal postgres; do
-    (($# == 0)) || [[ " $* " == *" $part "* ]] || continue
+  for part in api worker api2 worker2 clamd stripe s3 temporal-ui temporal postgres; do
+    (($# == 0)) || [[ " $* " == *" $part "* || ($part == temporal-ui && " $* " == *" temporal "*) ]] || continue
     stop_part "$part"
   done
 }
@@ -864,6 +896,7 @@ main() {
     cmd_install
     ;;
   start)
+    check_stack_mode
     take_lock
     cmd_start "$@"
     ;;

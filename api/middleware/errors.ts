@@ -40,6 +40,7 @@ export function errorEnvelope(logger: Logger): Middleware {
 /** gRPC status codes Temporal answers with, mapped to what the caller can do about them. */
 const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
 
 /** Errors of a dependency that say something about the request or the dependency, not a bug here. */
@@ -50,6 +51,10 @@ function dependencyError(err: unknown): AppError | null {
   if (pgCode.startsWith('22')) return new AppError(400, 'validation_error', 'INVALID_VALUE', 'a value in the request is not valid for its field');
   const grpc = (err as { cause?: { code?: unknown } }).cause?.code ?? code;
   if (grpc === GRPC_INVALID_ARGUMENT) return new AppError(400, 'validation_error', 'INVALID_ARGUMENT', 'Temporal refused the request as invalid');
+  // A cluster's rate limit (e.g. frontend.namespaceRPS.visibility), after the SDK's own backed-off retries.
+  if (grpc === GRPC_RESOURCE_EXHAUSTED) {
+    return new AppError(429, 'rate_limited', 'TEMPORAL_RATE_LIMITED', 'Temporal is rate limiting this namespace; retry shortly', [], { 'Retry-After': '1' });
+  }
   if (grpc === GRPC_UNAVAILABLE || grpc === GRPC_DEADLINE_EXCEEDED) {
     return new AppError(503, 'unavailable', 'TEMPORAL_UNAVAILABLE', 'Temporal is not reachable; retry shortly', [], { 'Retry-After': '5' });
   }

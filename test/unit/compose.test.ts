@@ -21,7 +21,11 @@ const SECRETS = {
   STRIPE_WEBHOOK_SECRET: 'whsec_compose_test',
   MEILISEARCH_API_KEY: 'compose-test-meilisearch-key',
   METRICS_BEARER_TOKEN: 'compose-test-metrics-token',
+  TEMPORAL_UI_HTPASSWD: '/etc/edulure/temporal-ui.htpasswd',
 };
+
+/** Where the mTLS certificates are mounted in every service that talks to Temporal's frontend. */
+const TLS_DIR = '/etc/temporal-tls';
 
 interface Service {
   image?: string;
@@ -35,6 +39,7 @@ interface Service {
   restart?: string;
   command?: string[];
   entrypoint?: string[];
+  volumes?: string[];
 }
 
 interface ComposeModel {
@@ -117,7 +122,8 @@ describe('docker-compose.yml: the production topology', function () {
   it('has every service the platform needs, each image pinned and each long-running one health-checked', () => {
     const names = Object.keys(model.services);
     expect(names).to.include.members([
-      'postgres', 'temporal', 'temporal-setup', 'temporal-ui', 's3', 'buckets',
+      'postgres', 'temporal', 'temporal-certs', 'temporal-schema', 'temporal-setup', 'temporal-admin-tools',
+      'temporal-ui', 'temporal-ui-proxy', 's3', 'buckets', 's3-lifecycle',
       'meilisearch', 'stripe-mock', 'clamav', 'migrate', 'schedules', 'api',
     ]);
     for (const [name, service] of Object.entries(model.services)) {
@@ -176,11 +182,85 @@ describe('docker-compose.yml: the production topology', function () {
 
   it('runs Temporal on Postgres (not the dev server) with the platform namespace and its search attributes', () => {
     const { temporal, 'temporal-setup': setup } = model.services;
-    expect(temporal.environment).to.include({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres', DEFAULT_NAMESPACE: 'edulure' });
-    expect(temporal.depends_on?.postgres.condition).to.equal('service_healthy');
+    expect(temporal.environment).to.include({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
     const script = JSON.stringify(setup);
+    expect(script).to.contain('namespace create --namespace edulure');
     for (const attribute of ['Domain', 'BusinessKey']) expect(script).to.contain(attribute);
     expect(script).to.contain('Keyword');
+  });
+
+  it('sets up Temporal’s schemas with its admin tools in a one-shot job, never the deprecated auto-setup image', () => {
+    const { temporal, 'temporal-schema': schema } = model.services;
+    for (const [name, service] of Object.entries(model.services)) expect(service.image, name).to.not.match(/auto-setup/);
+    expect(temporal.image).to.match(/^temporalio\/server:1\.32\.\d+$/);
+    expect(schema.image).to.match(/^temporalio\/admin-tools:/);
+    expect(schema.restart).to.equal('no');
+    const script = (schema.command ?? []).join('\n');
+    expect(script).to.contain('temporal-sql-tool');
+    for (const db of ['temporal', 'temporal_visibility']) expect(script).to.contain(db);
+    expect(script).to.contain('schema/postgresql/v12').and.to.contain('update-schema -d');
+    expect(schema.depends_on?.postgres.condition).to.equal('service_healthy');
+    expect(temporal.depends_on?.['temporal-schema'].condition).to.equal('service_completed_successfully');
+  });
+
+  it('publishes nothing of Temporal on a host port: the frontend is on the Compose network only', () => {
+    for (const name of ['temporal', 'temporal-ui', 'temporal-admin-tools', 'temporal-setup', 'temporal-schema']) {
+      expect(model.services[name].ports ?? [], name).to.deep.equal([]);
+    }
+    expect(listensOn(model.services.temporal)).to.include(7233);
+    for (const [name, service] of Object.entries(model.services)) {
+      expect((service.ports ?? []).map((p) => p.target), `${name} publishes Temporal's frontend`).to.not.include(7233);
+    }
+  });
+
+  it('requires mTLS of every client of the frontend, with mounted certificates a one-shot job makes for development', () => {
+    const { temporal, 'temporal-certs': certs } = model.services;
+    expect(temporal.environment).to.include({
+      TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'true',
+      TEMPORAL_TLS_FRONTEND_CERT: `${TLS_DIR}/server.pem`,
+      TEMPORAL_TLS_FRONTEND_KEY: `${TLS_DIR}/server.key`,
+      TEMPORAL_TLS_CLIENT1_CA_CERT: `${TLS_DIR}/ca.pem`,
+      TEMPORAL_TLS_SERVER_CA_CERT: `${TLS_DIR}/ca.pem`,
+    });
+    expect(certs.restart).to.equal('no');
+    expect(JSON.stringify(certs)).to.contain('dev-certs.sh');
+    expect(temporal.depends_on?.['temporal-certs'].condition).to.equal('service_completed_successfully');
+    const mountsCertificates = (service: Service) => (service.volumes ?? []).some((v) => v.endsWith(`:${TLS_DIR}:ro`));
+    for (const name of ['temporal', 'temporal-ui', 'temporal-admin-tools', 'temporal-setup', 'schedules', 'api', ...workerNames()]) {
+      expect(mountsCertificates(model.services[name]), `${name} mounts ${TLS_DIR} read-only`).to.equal(true);
+    }
+    for (const name of ['schedules', 'api', ...workerNames()]) {
+      expect(model.services[name].environment, name).to.include({
+        TEMPORAL_TLS_CERT: `${TLS_DIR}/client.pem`,
+        TEMPORAL_TLS_KEY: `${TLS_DIR}/client.key`,
+        TEMPORAL_TLS_CA: `${TLS_DIR}/ca.pem`,
+      });
+    }
+    for (const name of ['temporal-admin-tools', 'temporal-setup']) {
+      expect(model.services[name].environment, name).to.include({ TEMPORAL_TLS_CLIENT_CERT_PATH: `${TLS_DIR}/client.pem` });
+    }
+  });
+
+  it('shows the UI only behind an authenticating proxy, with its write actions off', () => {
+    const { 'temporal-ui': ui, 'temporal-ui-proxy': proxy } = model.services;
+    expect(ui.environment).to.include({ TEMPORAL_DISABLE_WRITE_ACTIONS: 'true', TEMPORAL_TLS_CERT: `${TLS_DIR}/client.pem` });
+    expect(ui.ports ?? []).to.deep.equal([]);
+    expect(publishedPorts(proxy)).to.have.length(1);
+    const conf = readFileSync(path.join(ROOT, 'deploy/temporal-ui-proxy.conf'), 'utf8');
+    expect(conf).to.match(/^\s*auth_basic "/m);
+    expect(conf).to.match(/^\s*auth_basic_user_file \/etc\/nginx\/htpasswd;/m);
+    expect(conf).to.contain(`proxy_pass http://temporal-ui:${listensOn(ui)[0]};`);
+    expect(proxy.volumes?.some((v) => v.endsWith(':/etc/nginx/htpasswd:ro'))).to.equal(true);
+    const { TEMPORAL_UI_HTPASSWD: _omitted, ...rest } = SECRETS;
+    expect(compose(rest, 'config', '-q').stderr, 'no UI without its operators’ passwords').to.contain('TEMPORAL_UI_HTPASSWD');
+  });
+
+  it('expires uploads after a day with a lifecycle rule on the platform’s upload bucket', () => {
+    const job = model.services['s3-lifecycle'];
+    expect(job.restart).to.equal('no');
+    expect(job.depends_on?.buckets.condition).to.equal('service_completed_successfully');
+    expect((job.command ?? []).join('\n')).to.contain('ilm rule add --expire-days 1');
+    expect(job.environment?.UPLOAD_BUCKET).to.equal(shared().config.S3_BUCKET_UPLOADS);
   });
 
   it('runs a worker service per task queue, together serving every queue the platform has', () => {
@@ -201,12 +281,11 @@ describe('docker-compose.yml: the production topology', function () {
 
   it('publishes the ports the README documents', () => {
     const ports = readmePorts();
-    const { api, temporal, 'temporal-ui': ui, s3, 'stripe-mock': stripe } = model.services;
+    const { api, 'temporal-ui-proxy': uiProxy, s3, 'stripe-mock': stripe } = model.services;
     expect(api.environment?.PORT).to.equal(String(portIn(ports.API)));
     expect(api.ports?.map((p) => p.target)).to.deep.equal([portIn(ports.API)]);
     expect(publishedPorts(api)).to.include(portIn(ports.API));
-    expect(publishedPorts(temporal)).to.include(portIn(ports.Temporal));
-    expect(publishedPorts(ui)).to.include(portIn(ports.Temporal, 'UI '));
+    expect(publishedPorts(uiProxy)).to.include(portIn(ports.Temporal, 'UI '));
     expect(publishedPorts(s3)).to.include(portIn(ports.S3));
     expect(publishedPorts(stripe)).to.include(portIn(ports.Stripe));
     for (const name of workerNames()) {
@@ -231,7 +310,7 @@ describe('docker-compose.yml: the production topology', function () {
       reachable(`${env.CLAMD_HOST}:${env.CLAMD_PORT}`);
       expect(env.METRICS_BEARER_TOKEN).to.equal(SECRETS.METRICS_BEARER_TOKEN);
       expect(env.DATABASE_URL).to.contain(`:${SECRETS.POSTGRES_PASSWORD}@`);
-      expect(env.TEMPORAL_NAMESPACE).to.equal(services.temporal.environment?.DEFAULT_NAMESPACE);
+      expect(JSON.stringify(services['temporal-setup'].command)).to.contain(`namespace create --namespace ${env.TEMPORAL_NAMESPACE} `);
       expect(env.S3_ACCESS_KEY_ID).to.equal(services.s3.environment?.MINIO_ROOT_USER);
       expect(env.S3_SECRET_ACCESS_KEY).to.equal(services.s3.environment?.MINIO_ROOT_PASSWORD);
       expect(env.MEILISEARCH_API_KEY).to.equal(services.meilisearch.environment?.MEILI_MASTER_KEY);

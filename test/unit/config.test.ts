@@ -1,7 +1,9 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, describeConfig, parseConfig } from '../../lib/config';
+import { connectionOptions } from '../../lib/temporal';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -82,6 +84,18 @@ describe('configuration (validated once at boot)', () => {
 
   it('requires TLS certificate and key together', () => {
     expect(problemsOf({ TEMPORAL_TLS_CERT: '/tmp/cert.pem' })).to.have.length(1);
+  });
+
+  it('takes a CA for the cluster’s certificate only with mTLS, and the connection trusts it', () => {
+    expect(problemsOf({ TEMPORAL_TLS_CA: '/tmp/ca.pem' })).to.deep.equal(['TEMPORAL_TLS_CA: only used with TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mTLS)']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'edulure-tls-'));
+    for (const name of ['cert.pem', 'key.pem', 'ca.pem']) writeFileSync(path.join(dir, name), name);
+    const tls = { TEMPORAL_TLS_CERT: path.join(dir, 'cert.pem'), TEMPORAL_TLS_KEY: path.join(dir, 'key.pem') };
+    expect(problemsOf({ ...tls, TEMPORAL_TLS_CA: path.join(dir, 'ca.pem') })).to.deep.equal([]);
+    const options = connectionOptions(parseConfig({ ...tls, TEMPORAL_TLS_CA: path.join(dir, 'ca.pem') })).tls as Record<string, unknown>;
+    expect(String(options.serverRootCACertificate)).to.equal('ca.pem');
+    expect(connectionOptions(parseConfig(tls)).tls).to.not.have.property('serverRootCACertificate');
+    rmSync(dir, { recursive: true });
   });
 
   it('is documented: the README table lists every variable', () => {
