@@ -11,6 +11,7 @@ import {
   CreatePaymentBody,
   CreateRefundBody,
   PaymentActionBody,
+  PaymentDetailResponse,
   PaymentResponse,
   RefundResponse,
   ReportQuery,
@@ -20,9 +21,11 @@ import {
   couponByCode,
   createCoupon,
   createPayment,
+  disputesOf,
   findPayment,
   listAnomalies,
   paymentSettingsOf,
+  refundsOf,
   reserveRefund,
   summaryReport,
 } from '../../services/payments';
@@ -74,8 +77,14 @@ async function requestChange(deps: AppDeps, payment: Payment, change: 'capture' 
   else await cancelPayment(deps.temporal, payment, principal.sub, reason);
 }
 
+/** The payment with its refunds and disputes, and its capture run. */
 async function withRun(deps: AppDeps, payment: Payment) {
-  return { payment: payment.toView(), run: await paymentCaptureRun(deps.temporal, deps.config, payment.id) };
+  const [refunds, disputes, run] = await Promise.all([
+    refundsOf(deps.db, payment.id),
+    disputesOf(deps.db, payment.id),
+    paymentCaptureRun(deps.temporal, deps.config, payment.id),
+  ]);
+  return { payment: { ...payment.toView(), refunds: refunds.map((r) => r.toView()), disputes: disputes.map((d) => d.toView()) }, run };
 }
 
 export const paymentRoutes = [
@@ -107,12 +116,12 @@ export const paymentRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/payments/:id',
-    summary: 'A payment and its capture run',
+    summary: 'A payment with its refunds and disputes, and its capture run',
     tag: 'payments',
     access: ['learner', 'support', 'finance', 'admin'],
     rateGroup: 'payments',
     params: IdParams,
-    responses: { 200: { description: 'the payment', schema: PaymentResponse }, 404: { description: 'unknown payment' } },
+    responses: { 200: { description: 'the payment', schema: PaymentDetailResponse }, 404: { description: 'unknown payment' } },
     handler: async ({ params, principal, deps }) => {
       const payment = await visiblePayment(deps, params.id, principal);
       return { status: 200, body: await withRun(deps, payment) };
@@ -130,7 +139,7 @@ export const paymentRoutes = [
       params: IdParams,
       body: PaymentActionBody,
       responses: {
-        202: { description: 'accepted by the workflow', schema: PaymentResponse },
+        202: { description: 'accepted by the workflow', schema: PaymentDetailResponse },
         404: { description: 'unknown payment' },
         409: { description: change === 'capture' ? 'PAYMENT_NOT_CAPTURABLE' : 'PAYMENT_NOT_CANCELABLE' },
       },
