@@ -27,17 +27,19 @@ export async function up(knex: Knex): Promise<void> {
   // Webhooks about charges, refunds and disputes name the PaymentIntent, not our payment.
   await knex.schema.alterTable('payments', (t) => t.index(['stripe_payment_intent_id'], 'payments_stripe_intent_idx'));
 
+  // A run's window is fixed by its first attempt, so a retried attempt compares the same items.
   await knex.schema.createTable('reconciliation_runs', (t) => {
     t.text('run_id').primary();
     t.timestamp('since', { useTz: true }).notNullable();
-    // What the run compared up to: the next run starts here.
+    // What the run compared up to: once it finished, the next run starts here.
     t.timestamp('until', { useTz: true }).notNullable();
-    t.integer('charges_seen').notNullable();
-    t.integer('refunds_seen').notNullable();
-    t.integer('disputes_seen').notNullable();
-    t.integer('anomalies').notNullable();
-    t.timestamp('finished_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.index(['until'], 'reconciliation_runs_until_idx');
+    t.integer('charges_seen');
+    t.integer('refunds_seen');
+    t.integer('disputes_seen');
+    t.integer('anomalies');
+    t.timestamp('started_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.timestamp('finished_at', { useTz: true });
+    t.index(['finished_at', 'until'], 'reconciliation_runs_finished_idx');
   });
 }
 
