@@ -190,7 +190,9 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
   async function reconcileStripeWithLedger(fallbackWindowHours: number): Promise<ReconciliationResult> {
     const context = Context.current();
     const runId = context.info.workflowExecution?.runId ?? `activity:${context.info.activityId}`;
-    const window = await payments.reconciliationWindow(db, runId, now(), fallbackWindowHours * 3600_000, RECONCILIATION_OVERLAP_MS);
+    // The step's first scheduling, the same on every retry: when this run began comparing.
+    const startedAtMs = context.info.scheduledTimestampMs;
+    const window = await payments.reconciliationWindow(db, runId, startedAtMs, fallbackWindowHours * 3600_000, RECONCILIATION_OVERLAP_MS);
     const created = { gte: Math.floor(window.since.getTime() / 1000), lte: Math.ceil(window.until.getTime() / 1000) };
     const reconciliation = payments.startReconciliation(db);
     for await (const charge of stripe.charges.list({ created, limit: 100 })) {

@@ -36,13 +36,15 @@ export interface Reconciliation {
 }
 
 /**
- * The window of run `runId`: fixed by its first attempt (a retry compares the same
- * items), starting at the end of the last finished run, or `fallbackMs` back for the first.
+ * The window of run `runId`, which began at `startedAtMs`: from the end of the last run
+ * finished before it began (`fallbackMs` back for the very first), so runs started together
+ * compare the same window; fixed by the first attempt, so a retry compares the same items.
  */
-export async function reconciliationWindow(db: Db, runId: string, nowMs: number, fallbackMs: number, overlapMs: number): Promise<ReconciliationWindow> {
-  const last = (await db('reconciliation_runs').whereNotNull('finishedAt').max('until as until').first()) as { until: Date | null } | undefined;
-  const since = last?.until ? new Date(last.until.getTime() - overlapMs) : new Date(nowMs - fallbackMs);
-  await db('reconciliation_runs').insert({ runId, since, until: new Date(nowMs) }).onConflict('run_id').ignore();
+export async function reconciliationWindow(db: Db, runId: string, startedAtMs: number, fallbackMs: number, overlapMs: number): Promise<ReconciliationWindow> {
+  const startedAt = new Date(startedAtMs);
+  const last = (await db('reconciliation_runs').where('finishedAt', '<=', startedAt).max('until as until').first()) as { until: Date | null } | undefined;
+  const since = last?.until ? new Date(last.until.getTime() - overlapMs) : new Date(startedAtMs - fallbackMs);
+  await db('reconciliation_runs').insert({ runId, since, until: startedAt }).onConflict('run_id').ignore();
   const row = (await db('reconciliation_runs').where({ runId }).first()) as ReconciliationWindow;
   return { since: row.since, until: row.until };
 }
