@@ -18,7 +18,22 @@ import { currentRun } from './context';
 export interface PaymentActivityDeps {
   db: Db;
   stripe: StripeClient;
+  /** The clock (ms since the epoch); tests move it past Stripe's idempotency window instead of waiting. */
+  now?: () => number;
 }
+
+/**
+ * Stripe keeps an idempotency key for 24 hours; past 23 a retried create step first
+ * looks for what its earlier attempt may have made. A step's first attempt is never
+ * earlier than the record it is for, so the record's age bounds the key's.
+ */
+const IDEMPOTENCY_WINDOW_MS = 23 * 3600_000;
+
+/** Reconciliation starts a little before the last reconciled point: items Stripe lists late are still seen (anomalies are stored once). */
+const RECONCILIATION_OVERLAP_MS = 10 * 60_000;
+
+/** Stripe answers this when canceling an intent already canceled, and one that succeeded: only a read-back tells them apart. */
+const UNEXPECTED_STATE = 'payment_intent_unexpected_state';
 
 /** `<workflowId>:<step>`: the same on every attempt of this step, different for every other step. */
 function idempotencyKey(step: string): string {
@@ -39,7 +54,9 @@ function classifyStripeError(err: unknown, refusedType: string): never {
   throw err;
 }
 
-export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
+export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentActivityDeps) {
+  const pastIdempotencyWindow = (record: { createdAt: Date }) => now() - record.createdAt.getTime() > IDEMPOTENCY_WINDOW_MS;
+
   async function loadPayment(paymentId: string): Promise<Payment> {
     const payment = await payments.findPayment(db, paymentId);
     if (!payment) throw ApplicationFailure.nonRetryable(`payment ${paymentId} does not exist`, 'PaymentNotFound');
@@ -52,13 +69,19 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     return refund;
   }
 
+  /** An intent an earlier attempt created for this payment, found by its metadata (search is Stripe's only index of it). */
+  async function intentAlreadyMade(payment: Payment): Promise<Stripe.PaymentIntent | undefined> {
+    const found = await stripe.paymentIntents.search({ query: `metadata['paymentId']:'${payment.id}'`, limit: 10 });
+    return found.data.find((intent) => intent.metadata?.paymentId === payment.id);
+  }
+
   /** The intent already recorded for this payment is reused; a new one is created only once. */
   async function createPaymentIntent(paymentId: string): Promise<string> {
     const payment = await loadPayment(paymentId);
     if (payment.stripePaymentIntentId) return payment.stripePaymentIntentId;
-    let intent: Stripe.PaymentIntent;
+    let intent: Stripe.PaymentIntent | undefined = pastIdempotencyWindow(payment) ? await intentAlreadyMade(payment) : undefined;
     try {
-      intent = await stripe.paymentIntents.create(
+      intent ??= await stripe.paymentIntents.create(
         {
           amount: Number(payment.totalCents),
           currency: payment.currency,
@@ -91,45 +114,49 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     }
   }
 
-  async function cancelPaymentIntent(paymentId: string): Promise<void> {
-    const payment = await loadPayment(paymentId);
-    if (!payment.stripePaymentIntentId || payment.status === 'canceled') return;
+  /** Cancels the intent at Stripe; an intent that succeeded after all cannot be, and Stripe's word decides. */
+  async function cancelAtStripe(intentId: string): Promise<'canceled' | 'succeeded'> {
     try {
-      await stripe.paymentIntents.cancel(payment.stripePaymentIntentId, {}, { idempotencyKey: idempotencyKey('cancel') });
+      await stripe.paymentIntents.cancel(intentId, {}, { idempotencyKey: idempotencyKey('cancel') });
+      return 'canceled';
     } catch (err) {
-      // Already canceled (or never confirmed) at Stripe: the authorization is gone either way.
-      if (isInvalidRequest(err) && err.code === 'payment_intent_unexpected_state') return;
-      throw err;
+      if (!(isInvalidRequest(err) && err.code === UNEXPECTED_STATE)) throw err;
+      const intent = await stripe.paymentIntents.retrieve(intentId);
+      return intent.status === 'succeeded' ? 'succeeded' : 'canceled';
     }
   }
 
   /**
-   * The run was canceled: the authorization is released at Stripe. An intent that
-   * succeeded after all cannot be canceled, so Stripe's word decides what is recorded.
+   * Releases the authorization before a payment is recorded canceled or failed (also
+   * when its run was canceled), and answers what Stripe says it became: `succeeded`
+   * means the customer was charged and the payment is recorded captured.
    */
-  async function releaseAuthorization(paymentId: string): Promise<'canceled' | 'succeeded'> {
+  async function cancelPaymentIntent(paymentId: string): Promise<'canceled' | 'succeeded'> {
     const payment = await loadPayment(paymentId);
     if (payment.status === 'succeeded') return 'succeeded';
     if (!payment.stripePaymentIntentId || payment.status === 'canceled') return 'canceled';
-    try {
-      await stripe.paymentIntents.cancel(payment.stripePaymentIntentId, {}, { idempotencyKey: idempotencyKey('cancel') });
-      return 'canceled';
-    } catch (err) {
-      if (!(isInvalidRequest(err) && err.code === 'payment_intent_unexpected_state')) throw err;
-      const intent = await stripe.paymentIntents.retrieve(payment.stripePaymentIntentId);
-      return intent.status === 'succeeded' ? 'succeeded' : 'canceled';
+    return cancelAtStripe(payment.stripePaymentIntentId);
+  }
+
+  /** A refund an earlier attempt made for this refund, found among the PaymentIntent's refunds by its metadata. */
+  async function refundAlreadyMade(refund: Refund, intentId: string): Promise<Stripe.Refund | undefined> {
+    for await (const made of stripe.refunds.list({ payment_intent: intentId, limit: 100 })) {
+      Context.current().heartbeat(made.id);
+      if (made.metadata?.refundId === refund.id) return made;
     }
+    return undefined;
   }
 
   async function createStripeRefund(refundId: string): Promise<string> {
     const refund = await loadRefund(refundId);
     if (refund.stripeRefundId) return refund.stripeRefundId;
     const payment = await loadPayment(refund.paymentId);
-    let created: Stripe.Refund;
+    const intentId = payment.stripePaymentIntentId as string;
+    let created: Stripe.Refund | undefined = pastIdempotencyWindow(refund) ? await refundAlreadyMade(refund, intentId) : undefined;
     try {
-      created = await stripe.refunds.create(
+      created ??= await stripe.refunds.create(
         {
-          payment_intent: payment.stripePaymentIntentId as string,
+          payment_intent: intentId,
           amount: Number(refund.amountCents),
           reason: (refund.reason ?? undefined) as Stripe.RefundCreateParams.Reason | undefined,
           metadata: { paymentId: payment.id, refundId },
@@ -156,28 +183,40 @@ export function createPaymentActivities({ db, stripe }: PaymentActivityDeps) {
     }
   }
 
-  /** Pages through Stripe's charges and refunds of the window, heartbeating per item, and records what differs. */
-  async function reconcileStripeWithLedger(windowHours: number): Promise<ReconciliationResult> {
+  /**
+   * Pages through Stripe's charges, refunds and disputes since the last reconciled point
+   * (`fallbackWindowHours` back on the first run), heartbeating per item, and records what differs.
+   */
+  async function reconcileStripeWithLedger(fallbackWindowHours: number): Promise<ReconciliationResult> {
     const context = Context.current();
-    const since = Math.floor(Date.now() / 1000) - windowHours * 3600;
+    const runId = context.info.workflowExecution?.runId ?? `activity:${context.info.activityId}`;
+    // The step's first scheduling, the same on every retry: when this run began comparing.
+    const startedAtMs = context.info.scheduledTimestampMs;
+    const window = await payments.reconciliationWindow(db, runId, startedAtMs, fallbackWindowHours * 3600_000, RECONCILIATION_OVERLAP_MS);
+    const created = { gte: Math.floor(window.since.getTime() / 1000), lte: Math.ceil(window.until.getTime() / 1000) };
     const reconciliation = payments.startReconciliation(db);
-    for await (const charge of stripe.charges.list({ created: { gte: since }, limit: 100 })) {
+    for await (const charge of stripe.charges.list({ created, limit: 100 })) {
       context.heartbeat(charge.id);
       await reconciliation.checkCharge(charge);
     }
-    for await (const refund of stripe.refunds.list({ created: { gte: since }, limit: 100 })) {
+    for await (const refund of stripe.refunds.list({ created, limit: 100 })) {
       context.heartbeat(refund.id);
       await reconciliation.checkRefund(refund);
     }
-    await checkRunRecords(reconciliation, new Date(since * 1000).toISOString());
-    return reconciliation.finish(new Date(since * 1000), context.info.workflowExecution?.runId ?? null);
+    for await (const dispute of stripe.disputes.list({ created, limit: 100 })) {
+      context.heartbeat(dispute.id);
+      await reconciliation.checkDispute(dispute);
+    }
+    await checkRunRecords(reconciliation, window.since.toISOString());
+    return reconciliation.finish(window, runId);
   }
 
   return {
     createPaymentIntent,
     capturePaymentIntent,
     cancelPaymentIntent,
-    releaseAuthorization,
+    /** The name runs canceled before the read-back on every cancel still schedule; the same step. */
+    releaseAuthorization: cancelPaymentIntent,
     recordPaymentStatus: (paymentId: string, status: PaymentStatus, failure: payments.PaymentFailure = {}): Promise<void> =>
       payments.recordPaymentStatus(db, paymentId, status, failure),
     reopenFailedPayment: (paymentId: string): Promise<void> => payments.reopenFailedPayment(db, paymentId),

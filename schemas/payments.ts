@@ -69,6 +69,24 @@ export const Refund = Type.Object({
 });
 export type RefundView = Static<typeof Refund>;
 
+export const Dispute = Type.Object({
+  id: Uuid,
+  stripeDisputeId: Type.String(),
+  amountCents: Type.Integer(),
+  currency: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  /** Stripe's dispute status (needs_response, under_review, won, lost, …). */
+  status: Type.String(),
+  outcome: Type.Union([Type.Literal('won'), Type.Literal('lost'), Type.Null()]),
+  createdAt: Timestamp,
+});
+export type DisputeView = Static<typeof Dispute>;
+
+/** A payment with its refunds and disputes, as GET /payments/{id} shows it. */
+export const PaymentDetail = Type.Object({ ...Payment.properties, refunds: Type.Array(Refund), disputes: Type.Array(Dispute) });
+export type PaymentDetailView = Static<typeof PaymentDetail>;
+export const PaymentDetailResponse = Type.Object({ payment: PaymentDetail, run: Type.Union([Run, Type.Null()]) });
+
 export const CreateRefundBody = Type.Object(
   {
     amountCents: Type.Optional(Cents),
@@ -120,7 +138,15 @@ export const ReportResponse = Type.Object({
   to: Type.String(),
   currencies: Type.Record(
     Type.String(),
-    Type.Object({ gross: Type.Integer(), discount: Type.Integer(), tax: Type.Integer(), refunded: Type.Integer(), net: Type.Integer() }),
+    Type.Object({
+      gross: Type.Integer(),
+      discount: Type.Integer(),
+      tax: Type.Integer(),
+      refunded: Type.Integer(),
+      /** The amount under open or lost disputes. */
+      disputed: Type.Integer(),
+      net: Type.Integer(),
+    }),
   ),
 });
 
@@ -159,5 +185,7 @@ export type RefundResult = { refundId: string; status: 'succeeded' | 'failed'; r
 export interface ReconciliationResult {
   chargesSeen: number;
   refundsSeen: number;
+  /** Absent from the results of runs before disputes were compared. */
+  disputesSeen?: number;
   anomalies: number;
 }

@@ -85,20 +85,23 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   const awaitNext = (until: () => boolean) => condition(until, `${input.authorizationTtlHours} hours`);
   const outcome = () => (latest ? OUTCOMES[latest.type] : null);
 
-  const settle = async (final: PaymentStatus, failureCode: string | null = null): Promise<PaymentCaptureResult> => {
+  const settle = async (decided: PaymentStatus, failureCode: string | null = null): Promise<PaymentCaptureResult> => {
+    let final = decided;
     // After a decline Stripe keeps the intent open for another attempt; a payment we record as failed
     // must not be chargeable later. (Added after the first release, hence the patch marker.)
-    if (final === 'failed' && patched('cancel-intent-after-decline')) await stripeCalls.cancelPaymentIntent(paymentId);
+    if (final === 'failed' && patched('cancel-intent-after-decline')) {
+      final = chargedAfterAll(await stripeCalls.cancelPaymentIntent(paymentId)) ? 'succeeded' : final;
+    }
     if (final === 'succeeded') await bookkeeping.recordCapture(paymentId);
     else await bookkeeping.recordPaymentStatus(paymentId, final, { code: failureCode, reason: detail });
     status = final;
-    return failureCode ? { paymentId, status, failureCode } : { paymentId, status };
+    return failureCode && final !== 'succeeded' ? { paymentId, status, failureCode } : { paymentId, status };
   };
 
   const cancelAuthorization = async (reason: string) => {
     detail = detail ?? reason;
-    await stripeCalls.cancelPaymentIntent(paymentId);
-    return settle('canceled');
+    const atStripe = await stripeCalls.cancelPaymentIntent(paymentId);
+    return settle(chargedAfterAll(atStripe) ? 'succeeded' : 'canceled');
   };
 
   /** The run was canceled: the authorization is released, unless Stripe says the payment succeeded after all. */
@@ -151,6 +154,16 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     await bookkeeping.recordPaymentStatus(paymentId, 'failed', { code: 'processing_error', reason: detail });
     throw err;
   }
+}
+
+/**
+ * Stripe answered that the intent it was asked to cancel succeeded after all (a late decline
+ * after a successful retry, a capture in the dashboard): the customer was charged, so the
+ * payment is recorded captured. Added after the first release: runs that canceled before it
+ * recorded what they had decided, and replay the same.
+ */
+function chargedAfterAll(atStripe: 'canceled' | 'succeeded' | undefined): boolean {
+  return atStripe === 'succeeded' && patched('read-back-before-closing');
 }
 
 /** Rejects an Update with its failure type: validators run only for new Updates, so this is no command and needs no patch. */

@@ -11,6 +11,7 @@ import {
   CreatePaymentBody,
   CreateRefundBody,
   PaymentActionBody,
+  PaymentDetailResponse,
   PaymentResponse,
   RefundResponse,
   ReportQuery,
@@ -21,9 +22,11 @@ import {
   couponByCode,
   createCoupon,
   createPayment,
+  disputesOf,
   findPayment,
   listAnomalies,
   paymentSettingsOf,
+  refundsOf,
   reserveRefund,
   summaryReport,
 } from '../../services/payments';
@@ -92,8 +95,14 @@ function startRefundRun(deps: AppDeps, refund: Refund, idempotencyKey: string, b
   });
 }
 
+/** The payment with its refunds and disputes, and its capture run. */
 async function withRun(deps: AppDeps, payment: Payment) {
-  return { payment: payment.toView(), run: await paymentCaptureRun(deps.temporal, deps.config, payment.id) };
+  const [refunds, disputes, run] = await Promise.all([
+    refundsOf(deps.db, payment.id),
+    disputesOf(deps.db, payment.id),
+    paymentCaptureRun(deps.temporal, deps.config, payment.id),
+  ]);
+  return { payment: { ...payment.toView(), refunds: refunds.map((r) => r.toView()), disputes: disputes.map((d) => d.toView()) }, run };
 }
 
 export const paymentRoutes = [
@@ -125,12 +134,12 @@ export const paymentRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/payments/:id',
-    summary: 'A payment and its capture run',
+    summary: 'A payment with its refunds and disputes, and its capture run',
     tag: 'payments',
     access: ['learner', 'support', 'finance', 'admin'],
     rateGroup: 'payments',
     params: IdParams,
-    responses: { 200: { description: 'the payment', schema: PaymentResponse }, 404: { description: 'unknown payment' } },
+    responses: { 200: { description: 'the payment', schema: PaymentDetailResponse }, 404: { description: 'unknown payment' } },
     handler: async ({ params, principal, deps }) => {
       const payment = await visiblePayment(deps, params.id, principal);
       return { status: 200, body: await withRun(deps, payment) };
@@ -148,7 +157,7 @@ export const paymentRoutes = [
       params: IdParams,
       body: PaymentActionBody,
       responses: {
-        202: { description: 'accepted by the workflow', schema: PaymentResponse },
+        202: { description: 'accepted by the workflow', schema: PaymentDetailResponse },
         404: { description: 'unknown payment' },
         409: { description: change === 'capture' ? 'PAYMENT_NOT_CAPTURABLE' : 'PAYMENT_NOT_CANCELABLE' },
       },

@@ -1,5 +1,5 @@
 import { BaseModel } from './BaseModel';
-import type { AnomalyView, CaptureMethod, CouponView, PaymentStatus, PaymentView, RefundView } from '../../schemas/payments';
+import type { AnomalyView, CaptureMethod, CouponView, DisputeView, PaymentStatus, PaymentView, RefundView } from '../../schemas/payments';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const cents = (v: number | string | null) => (v === null ? null : Number(v));
@@ -103,6 +103,35 @@ export class Refund extends BaseModel {
       status: this.status,
       stripeRefundId: this.stripeRefundId,
       failureReason: this.failureReason,
+      createdAt: this.createdAt.toISOString(),
+    };
+  }
+}
+
+/** A dispute Stripe reported on one of our payments; its webhooks move it on. */
+export class Dispute extends BaseModel {
+  static tableName = 'payment_disputes';
+  id!: string;
+  paymentId!: string;
+  stripeDisputeId!: string;
+  amountCents!: number;
+  currency!: string;
+  reason!: string | null;
+  status!: string;
+  outcome!: 'won' | 'lost' | null;
+  closedAt!: Date | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+
+  toView(): DisputeView {
+    return {
+      id: this.id,
+      stripeDisputeId: this.stripeDisputeId,
+      amountCents: Number(this.amountCents),
+      currency: this.currency,
+      reason: this.reason,
+      status: this.status,
+      outcome: this.outcome,
       createdAt: this.createdAt.toISOString(),
     };
   }

@@ -2,6 +2,7 @@
 // summary report, Stripe events and billing reconciliation. Called by the API
 // routes and the payment activities alike; no Koa and no Temporal in here.
 export * from './coupons';
+export * from './disputes';
 export * from './payments';
 export * from './pricing';
 export * from './reconciliation';

@@ -1,7 +1,7 @@
 // Double-entry postings of money movements. Each movement has an entry key and
 // writes each account once, so a retried step never posts twice.
 import type { Knex } from 'knex';
-import { LedgerEntry, type Payment, type Refund } from '../../db/models/Payment';
+import { LedgerEntry, type Dispute, type Payment, type Refund } from '../../db/models/Payment';
 
 interface PostingLine {
   account: string;
@@ -39,4 +39,38 @@ export function postRefund(trx: Knex.Transaction, payment: Payment, refund: Refu
     { account: 'refunds', direction: 'debit', amountCents: amount },
     { account: 'stripe_balance', direction: 'credit', amountCents: amount },
   ]);
+}
+
+/** A refund Stripe later reported failed: the amount is back in the Stripe balance. */
+export function postRefundReversal(trx: Knex.Transaction, payment: Payment, refund: Refund): Promise<void> {
+  const amount = Number(refund.amountCents);
+  return post(trx, `refund-failed:${refund.id}`, { paymentId: payment.id, refundId: refund.id, currency: payment.currency }, [
+    { account: 'stripe_balance', direction: 'debit', amountCents: amount },
+    { account: 'refunds', direction: 'credit', amountCents: amount },
+  ]);
+}
+
+type DisputeMovement = 'opened' | 'won' | 'lost';
+
+/**
+ * Stripe withdraws a disputed amount from the balance when the dispute opens; a won
+ * dispute gives it back, a lost one turns it into a loss.
+ */
+export function postDispute(trx: Knex.Transaction, payment: Payment, dispute: Dispute, movement: DisputeMovement): Promise<void> {
+  const amount = Number(dispute.amountCents);
+  const lines: Record<DisputeMovement, PostingLine[]> = {
+    opened: [
+      { account: 'disputed_funds', direction: 'debit', amountCents: amount },
+      { account: 'stripe_balance', direction: 'credit', amountCents: amount },
+    ],
+    won: [
+      { account: 'stripe_balance', direction: 'debit', amountCents: amount },
+      { account: 'disputed_funds', direction: 'credit', amountCents: amount },
+    ],
+    lost: [
+      { account: 'dispute_losses', direction: 'debit', amountCents: amount },
+      { account: 'disputed_funds', direction: 'credit', amountCents: amount },
+    ],
+  };
+  return post(trx, `dispute-${movement}:${dispute.stripeDisputeId}`, { paymentId: payment.id, currency: dispute.currency }, lines[movement]);
 }

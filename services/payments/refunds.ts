@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Payment, Refund } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
-import { postRefund } from './ledger';
+import { postRefund, postRefundReversal } from './ledger';
 
 export interface RefundRequest {
   paymentId: string;
@@ -117,4 +117,55 @@ export async function cancelRefund(db: Db, refundId: string, reason: string): Pr
     .where('status', 'pending')
     .patch({ status: 'canceled', reserved: false, failureReason: reason, updatedAt: new Date() });
   return 'canceled';
+}
+
+/** What a Stripe refund object tells us, from a `refund.*` or `charge.refunded` webhook. */
+export interface StripeRefundSeen {
+  id: string;
+  status: string | null;
+  failureReason: string | null;
+  refundId: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function refundOf(db: Db, seen: StripeRefundSeen): Promise<Refund | undefined> {
+  if (seen.refundId && UUID.test(seen.refundId)) return Refund.query(db).findById(seen.refundId);
+  return Refund.query(db).findOne({ stripeRefundId: seen.id });
+}
+
+const paymentStatusAfterRefunds = (refunded: number, total: number) =>
+  refunded >= total ? 'refunded' : refunded > 0 ? 'partially_refunded' : 'succeeded';
+
+/**
+ * Stripe reports a refund failed (or canceled) after it was made: the refund is
+ * marked failed, its amount given back to the payment and the ledger reversed, once.
+ * A refund still pending only loses its reservation; other statuses change nothing.
+ */
+export async function applyStripeRefund(db: Db, seen: StripeRefundSeen): Promise<void> {
+  if (seen.status !== 'failed' && seen.status !== 'canceled') return;
+  const ours = await refundOf(db, seen);
+  if (!ours) return;
+  const reason = `Stripe reported the refund ${seen.status}${seen.failureReason ? ` (${seen.failureReason})` : ''}`;
+  await db.transaction(async (trx) => {
+    const refund = await Refund.query(trx).findById(ours.id).forUpdate();
+    if (!refund || (refund.status !== 'succeeded' && refund.status !== 'pending')) return;
+    const failed = { status: 'failed', closedStatus: 'failed', reserved: false, failureReason: reason, updatedAt: new Date() } as const;
+    if (refund.status === 'pending') {
+      await Refund.query(trx).findById(refund.id).patch(failed);
+      return;
+    }
+    const payment = (await Payment.query(trx).findById(refund.paymentId).forUpdate()) as Payment;
+    const refunded = Math.max(0, Number(payment.amountRefundedCents) - Number(refund.amountCents));
+    await postRefundReversal(trx, payment, refund);
+    await Refund.query(trx).findById(refund.id).patch(failed);
+    await Payment.query(trx)
+      .findById(payment.id)
+      .patch({ amountRefundedCents: refunded, status: paymentStatusAfterRefunds(refunded, Number(payment.totalCents)), updatedAt: new Date() });
+  });
+}
+
+/** A payment's refunds, oldest first. */
+export async function refundsOf(db: Db, paymentId: string): Promise<Refund[]> {
+  return Refund.query(db).where({ paymentId }).orderBy([{ column: 'createdAt' }, { column: 'id' }]);
 }

@@ -387,9 +387,9 @@ describe('payments (SPEC §4.2)', () => {
     const ny = await startApi({ PAYMENTS_REPORTING_TIMEZONE: 'America/New_York' });
     const march1 = await call(ny.url, 'GET', '/api/v1/payments/reports/summary?from=2020-03-01&to=2020-03-01', { token: finance() });
     expect(march1.status, JSON.stringify(march1.body)).to.equal(200);
-    expect(march1.body.currencies[currency]).to.deep.equal({ gross: 5400, discount: 0, tax: 600, refunded: 500, net: 4900 });
+    expect(march1.body.currencies[currency]).to.deep.equal({ gross: 5400, discount: 0, tax: 600, refunded: 500, disputed: 0, net: 4900 });
     const utc = await call(api.url, 'GET', '/api/v1/payments/reports/summary?from=2020-03-01&to=2020-03-01', { token: finance() });
-    expect(utc.body.currencies[currency]).to.deep.equal({ gross: 2700, discount: 0, tax: 300, refunded: 500, net: 2200 });
+    expect(utc.body.currencies[currency]).to.deep.equal({ gross: 2700, discount: 0, tax: 300, refunded: 500, disputed: 0, net: 2200 });
   });
 
   it('billing reconciliation records Stripe charges the ledger cannot account for, and ledger captures Stripe did not list', async () => {

@@ -51,11 +51,11 @@ export async function createPayment(apiUrl: string, body: Record<string, unknown
   });
 }
 
-/** A payments worker whose Stripe calls go through `proxy` (to count them or inject faults). */
-export async function paymentsWorkerVia(proxy: StripeProxy, timeoutMs = shared().config.PROVIDER_TIMEOUT_MS): Promise<Worker> {
+/** A payments worker whose Stripe calls go through `proxy` (to count them or inject faults), on the clock `now` if given. */
+export async function paymentsWorkerVia(proxy: StripeProxy, timeoutMs = shared().config.PROVIDER_TIMEOUT_MS, now?: () => number): Promise<Worker> {
   const { db, config } = shared();
   const stripe = createStripeClient({ apiBase: proxy.url, secretKey: config.STRIPE_SECRET_KEY, timeoutMs });
-  return createWorker(PAYMENTS_TASK_QUEUE, createPaymentActivities({ db, stripe }));
+  return createWorker(PAYMENTS_TASK_QUEUE, createPaymentActivities({ db, stripe, now }));
 }
 
 export const startStripeProxy = () => StripeProxy.start(shared().config.STRIPE_API_BASE);

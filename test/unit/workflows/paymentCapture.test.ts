@@ -38,7 +38,7 @@ function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
     reopenFailedPayment: async () => undefined,
     createPaymentIntent: async () => 'pi_unit',
     capturePaymentIntent: async () => 'succeeded',
-    cancelPaymentIntent: async () => undefined,
+    cancelPaymentIntent: async () => 'canceled',
     releaseAuthorization: async () => 'canceled',
     recordCapture: async () => undefined,
     recordPaymentStatus: async () => undefined,
@@ -96,6 +96,27 @@ describe('paymentCapture workflow (mocked activities)', function () {
       expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'failed', failureCode: 'insufficient_funds' });
       expect(mocks.argsOf('cancelPaymentIntent')).to.deep.equal([[input.paymentId]]);
       expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([[input.paymentId, 'failed', { code: 'insufficient_funds', reason: null }]]);
+    });
+
+    it('a late decline for an intent Stripe says succeeded after all is recorded captured → succeeded', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks({ cancelPaymentIntent: async () => 'succeeded' });
+      const result = await run([input], mocks, async (handle) => {
+        await handle.signal(stripeEventSignal, webhook('payment_intent.payment_failed', 'insufficient_funds'));
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+      expect(mocks.argsOf('recordCapture')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([]);
+    });
+
+    it('an expired authorization Stripe says was captured after all is recorded captured → succeeded', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks({ cancelPaymentIntent: async () => 'succeeded' });
+      const result = await run([input], mocks);
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+      expect(mocks.argsOf('recordCapture')).to.deep.equal([[input.paymentId]]);
+      expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([]);
     });
 
     it('a card declined when the intent is created → failed with the code, without retries', async () => {
