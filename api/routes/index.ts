@@ -10,6 +10,7 @@ import { retentionRoutes } from './retention';
 import { systemRoutes } from './system';
 import { telemetryRoutes } from './telemetry';
 import { webhookRoutes } from './webhooks';
+import { webhookEndpointRoutes } from './webhookEndpoints';
 import { Type } from '@sinclair/typebox';
 import { version } from '../../package.json';
 
@@ -24,7 +25,7 @@ const docsRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this list. */
-export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes];
+export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes, ...webhookEndpointRoutes];
 
 let document: ReturnType<typeof buildOpenApi> | undefined;
 function openApiDocument() {

@@ -4,6 +4,8 @@ import { Asset, AssetIngestionEvent, AssetRendition } from '../../db/models/Asse
 import type { Db } from '../../lib/db';
 import type { Storage } from '../../providers/storage';
 import type { AssetMetadata, Rendition, ScanResult } from '../../schemas/assets';
+import type { Knex } from 'knex';
+import { recordOutboxEvent } from '../notifications/outbox';
 
 export interface AssetBuckets {
   uploads: string;
@@ -63,7 +65,31 @@ export async function quarantine(db: Db, storage: Storage, buckets: AssetBuckets
     await storage.copy(buckets.uploads, asset.uploadKey, buckets.quarantine, asset.uploadKey);
     await storage.remove(buckets.uploads, asset.uploadKey);
   }
-  await Asset.query(db).findById(asset.id).patch({ status: 'quarantined', closedStatus: 'quarantined', updatedAt: new Date() });
+  await settleAsset(db, asset.id, 'quarantined', { closedStatus: 'quarantined' });
+}
+
+type SettledStatus = 'ready' | 'failed' | 'quarantined';
+
+/**
+ * Moves an asset to a settled status and, when it was not already there (a retried activity finds
+ * it done), reports `asset.<status>` in the same transaction. `extra` runs first, in that transaction.
+ */
+async function settleAsset(
+  db: Db,
+  assetId: string,
+  status: SettledStatus,
+  patch: Partial<Asset>,
+  extra?: (trx: Knex.Transaction) => Promise<void>,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    const before = await Asset.query(trx).findById(assetId).forUpdate();
+    if (!before) return;
+    await extra?.(trx);
+    await Asset.query(trx).findById(assetId).patch({ status, ...patch, updatedAt: new Date() });
+    if (before.status === status) return;
+    const after = (await Asset.query(trx).findById(assetId).withGraphFetched('renditions')) as Asset;
+    await recordOutboxEvent(trx, `asset.${status}`, { asset: after.toView() });
+  });
 }
 
 export async function saveSearchText(db: Db, assetId: string, title: string | null, text: string): Promise<void> {
@@ -72,17 +98,16 @@ export async function saveSearchText(db: Db, assetId: string, title: string | nu
 
 /** Renditions, metadata and the `ready` status land together or not at all. */
 export async function completeIngestion(db: Db, renditionsBucket: string, assetId: string, output: ConversionOutput): Promise<void> {
-  await db.transaction(async (trx) => {
+  await settleAsset(db, assetId, 'ready', { closedStatus: 'ready', metadata: output.metadata, failureReason: null }, async (trx) => {
     for (const r of output.renditions) {
       await AssetRendition.query(trx)
         .insert({ assetId, name: r.name, bucket: renditionsBucket, key: r.key, contentType: r.contentType, sizeBytes: r.sizeBytes })
         .onConflict(['asset_id', 'name'])
         .merge(['key', 'content_type', 'size_bytes']);
     }
-    await Asset.query(trx).findById(assetId).patch({ status: 'ready', closedStatus: 'ready', metadata: output.metadata, failureReason: null, updatedAt: new Date() });
   });
 }
 
 export async function failIngestion(db: Db, assetId: string, reason: string): Promise<void> {
-  await Asset.query(db).findById(assetId).patch({ status: 'failed', closedStatus: 'failed', failureReason: reason, updatedAt: new Date() });
+  await settleAsset(db, assetId, 'failed', { closedStatus: 'failed', failureReason: reason });
 }

@@ -5,6 +5,8 @@ import { Payment, Refund } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
 import { postRefund } from './ledger';
+import { recordOutboxEvent } from '../notifications/outbox';
+import type { Knex } from 'knex';
 
 export interface RefundRequest {
   paymentId: string;
@@ -88,7 +90,14 @@ export async function recordRefund(db: Db, refundId: string): Promise<void> {
         status: refunded >= Number(payment.totalCents) ? 'refunded' : 'partially_refunded',
         updatedAt: new Date(),
       });
+    await reportRefund(trx, refundId, 'refund.succeeded');
   });
+}
+
+/** The refund's event, with its body as it is in this transaction. */
+async function reportRefund(trx: Knex.Transaction, refundId: string, type: 'refund.succeeded' | 'refund.failed'): Promise<void> {
+  const refund = (await Refund.query(trx).findById(refundId)) as Refund;
+  await recordOutboxEvent(trx, type, { refund: refund.toView() });
 }
 
 /**
@@ -96,10 +105,13 @@ export async function recordRefund(db: Db, refundId: string): Promise<void> {
  * failure it is kept, since Stripe may have refunded; a replay settles it.
  */
 export async function failRefund(db: Db, refundId: string, reason: string, releaseReservation: boolean): Promise<void> {
-  await Refund.query(db)
-    .findById(refundId)
-    .where('status', 'pending')
-    .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
+  await db.transaction(async (trx) => {
+    const moved = await Refund.query(trx)
+      .findById(refundId)
+      .where('status', 'pending')
+      .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
+    if (moved > 0) await reportRefund(trx, refundId, 'refund.failed');
+  });
 }
 
 /**
