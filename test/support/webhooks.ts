@@ -1,6 +1,6 @@
 // A webhook receiver on 127.0.0.1 for the notification tests: it records every request and
 // answers what the test tells it to (a status, or never, to time the sender out).
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -25,28 +25,31 @@ export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   answer: (webhook: Omit<ReceivedWebhook, 'answered'>) => Answer = () => 200;
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  private readonly server: Server;
+  url = '';
+
+  private constructor() {
+    this.server = createServer((req, res) => this.receive(req, res));
+  }
 
   static async start(): Promise<WebhookReceiver> {
-    let receiver: WebhookReceiver | undefined;
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const webhook = { path: req.url ?? '', headers: req.headers, body, event: JSON.parse(body) as ReceivedWebhook['event'] };
-        const answer = (receiver as WebhookReceiver).answer(webhook);
-        receiver?.received.push({ ...webhook, answered: answer === 'hang' ? 'hung' : answer });
-        if (answer !== 'hang') res.writeHead(answer).end('ok');
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    receiver = new WebhookReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`);
+    const receiver = new WebhookReceiver();
+    receiver.server.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => receiver.server.once('listening', () => resolve()));
+    receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/hooks`;
     return receiver;
+  }
+
+  private receive(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const webhook = { path: req.url ?? '', headers: req.headers, body, event: JSON.parse(body) as ReceivedWebhook['event'] };
+      const answer = this.answer(webhook);
+      this.received.push({ ...webhook, answered: answer === 'hang' ? 'hung' : answer });
+      if (answer !== 'hang') res.writeHead(answer).end('ok');
+    });
   }
 
   /** A URL of its own for one endpoint. */
