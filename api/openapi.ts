@@ -45,7 +45,7 @@ function responses(route: AnyRoute) {
     const isError = Number(status) >= 400;
     out[status] = {
       description: spec.description,
-      ...(isError ? errorRef : spec.schema ? { content: { 'application/json': { schema: plain(spec.schema) } } } : {}),
+      ...(isError ? errorRef : spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: plain(spec.schema) } } } : {}),
     };
   }
   return out;

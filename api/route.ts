@@ -14,6 +14,8 @@ export type Access = 'public' | 'stripe-signature' | readonly Role[];
 export interface ResponseSpec {
   description: string;
   schema?: TSchema;
+  /** Default application/json (e.g. text/event-stream for a stream). */
+  contentType?: string;
 }
 
 export interface HandlerInput<P, Q, B> {
