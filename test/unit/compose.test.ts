@@ -21,6 +21,7 @@ const SECRETS = {
   STRIPE_WEBHOOK_SECRET: 'whsec_compose_test',
   MEILISEARCH_API_KEY: 'compose-test-meilisearch-key',
   METRICS_BEARER_TOKEN: 'compose-test-metrics-token',
+  WEBHOOK_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
 };
 
 interface Service {
