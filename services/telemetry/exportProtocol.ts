@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import { EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryExport } from '../../db/models/Telemetry';
 import type { Db } from '../../lib/db';
 import { PermanentFailure } from '../permanentFailure';
+import { recordOutboxEvent } from '../notifications/outbox';
 
 /** Held shared by ingestion, exclusively by a revocation and by an export's claim. */
 export const INGESTION_LOCK_KEY = 7_310_002;
@@ -143,6 +144,8 @@ export async function commitBatch(db: Db, run: ExportingRun, batch: TelemetryExp
         lastFailureAt: null,
         updatedAt: new Date(),
       });
+    const exported = (await TelemetryExport.query(trx).findById(batch.batchId)) as TelemetryExport;
+    await recordOutboxEvent(trx, 'telemetry_export.committed', { telemetryExport: exported.toView() });
   });
 }
 
