@@ -5,7 +5,7 @@ import type { Db } from '../../lib/db';
 import type { Storage } from '../../providers/storage';
 import type { AssetMetadata, Rendition, ScanResult } from '../../schemas/assets';
 import type { Knex } from 'knex';
-import { recordOutboxEvent } from '../notifications/outbox';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 
 export interface AssetBuckets {
   uploads: string;
@@ -108,6 +108,9 @@ export async function completeIngestion(db: Db, renditionsBucket: string, assetI
   });
 }
 
-export async function failIngestion(db: Db, assetId: string, reason: string): Promise<void> {
-  await settleAsset(db, assetId, 'failed', { closedStatus: 'failed', failureReason: reason });
+/** `failedRun`: the run fails after this (not bad content, not a cancel), so `run.failed` is reported too. */
+export async function failIngestion(db: Db, assetId: string, reason: string, failedRun?: FailedRun): Promise<void> {
+  await settleAsset(db, assetId, 'failed', { closedStatus: 'failed', failureReason: reason }, async (trx) => {
+    if (failedRun) await reportRunFailed(trx, failedRun);
+  });
 }

@@ -11,11 +11,28 @@ export interface OutboxEvent {
   data: Record<string, unknown>;
 }
 
-/** Records one event; `data` is the resource's GET body without `run`, e.g. `{payment: {...}}`. */
-export async function recordOutboxEvent(trx: Knex | Knex.Transaction, type: WebhookEventType, data: Record<string, unknown>): Promise<string> {
-  const id = randomUUID();
-  await trx('outbox_events').insert({ id, type, data: JSON.stringify(data) });
+/**
+ * Records one event; `data` is the resource's GET body without `run`, e.g. `{payment: {...}}`.
+ * An event with a natural id (`id`) is recorded once however often it is written.
+ */
+export async function recordOutboxEvent(trx: Knex | Knex.Transaction, type: WebhookEventType, data: Record<string, unknown>, id: string = randomUUID()): Promise<string> {
+  await trx('outbox_events').insert({ id, type, data: JSON.stringify(data) }).onConflict('id').ignore();
   return id;
+}
+
+/** A run that is about to end Failed, as the activity marking its record failed knows it. */
+export interface FailedRun {
+  workflowId: string;
+  /** Temporal's run id (a UUID): also the event's id, so a retried activity reports it once. */
+  runId: string;
+  type: string;
+  failure: string;
+}
+
+/** `run.failed`, written by the activity that marks the run's record failed, in that transaction. */
+export async function reportRunFailed(trx: Knex | Knex.Transaction, run: FailedRun): Promise<void> {
+  const { workflowId, runId, type, failure } = run;
+  await recordOutboxEvent(trx, 'run.failed', { run: { workflowId, runId, type, status: 'Failed', failure } }, runId);
 }
 
 /** The body every endpoint receives for an event: `{id, type, createdAt, data}`. */

@@ -10,7 +10,7 @@ import { redeemCoupon } from './coupons';
 import { postCapture } from './ledger';
 import { priceOf, taxRateOf } from './pricing';
 import type { PaymentSettings } from './settings';
-import { recordOutboxEvent } from '../notifications/outbox';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 
 export interface PaymentFailure {
   code?: string | null;
@@ -104,7 +104,7 @@ const CLOSING: ReadonlySet<PaymentStatus> = new Set(['canceled', 'failed']);
  * Moves a payment to `status` unless it has already moved on (a retry finds it done); a closing
  * status is also kept as `closedStatus` and reported (payment.failed / payment.canceled) in the same transaction.
  */
-export async function recordPaymentStatus(db: Db, paymentId: string, status: PaymentStatus, failure: PaymentFailure = {}): Promise<void> {
+export async function recordPaymentStatus(db: Db, paymentId: string, status: PaymentStatus, failure: PaymentFailure = {}, failedRun?: FailedRun): Promise<void> {
   const closedStatus = CLOSING.has(status) ? { closedStatus: status } : {};
   await db.transaction(async (trx) => {
     const moved = await Payment.query(trx)
@@ -112,6 +112,7 @@ export async function recordPaymentStatus(db: Db, paymentId: string, status: Pay
       .whereIn('status', MOVES_FROM[status] ?? [])
       .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
     if (moved > 0 && (status === 'failed' || status === 'canceled')) await reportPayment(trx, paymentId, `payment.${status}`);
+    if (failedRun) await reportRunFailed(trx, failedRun);
   });
 }
 

@@ -5,7 +5,7 @@ import { Payment, Refund } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
 import { postRefund } from './ledger';
-import { recordOutboxEvent } from '../notifications/outbox';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 import type { Knex } from 'knex';
 
 export interface RefundRequest {
@@ -104,13 +104,14 @@ async function reportRefund(trx: Knex.Transaction, refundId: string, type: 'refu
  * Stripe refused: the reservation is released. After an infrastructure
  * failure it is kept, since Stripe may have refunded; a replay settles it.
  */
-export async function failRefund(db: Db, refundId: string, reason: string, releaseReservation: boolean): Promise<void> {
+export async function failRefund(db: Db, refundId: string, reason: string, releaseReservation: boolean, failedRun?: FailedRun): Promise<void> {
   await db.transaction(async (trx) => {
     const moved = await Refund.query(trx)
       .findById(refundId)
       .where('status', 'pending')
       .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
     if (moved > 0) await reportRefund(trx, refundId, 'refund.failed');
+    if (failedRun) await reportRunFailed(trx, failedRun);
   });
 }
 

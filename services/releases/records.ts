@@ -4,7 +4,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { ReleaseRun } from '../../db/models/ReleaseRun';
 import type { Knex } from 'knex';
 import type { Db } from '../../lib/db';
-import { recordOutboxEvent } from '../notifications/outbox';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 import { releaseView } from './runs';
 import {
   OPEN_RELEASE_STATUSES,
@@ -124,13 +124,18 @@ async function reportRelease(trx: Knex.Transaction, publicId: string, type: 'rel
 }
 
 /** Closes an open run: approved or expired at its window start, or failed with why. */
-export async function closeRelease(db: Db, publicId: string, close: { status: 'approved' | 'expired' } | { status: 'failed'; reason: string }) {
+export async function closeRelease(
+  db: Db,
+  publicId: string,
+  close: { status: 'approved' | 'expired' } | { status: 'failed'; reason: string; failedRun: FailedRun },
+) {
   const failureReason = close.status === 'failed' ? { failureReason: close.reason } : {};
   await db.transaction(async (trx) => {
     const moved = await ReleaseRun.query(trx)
       .findById(publicId)
       .whereIn('status', OPEN_RELEASE_STATUSES)
       .patch({ status: close.status, closedStatus: close.status, ...failureReason, closedAt: new Date(), updatedAt: new Date() });
-    if (moved > 0 && close.status !== 'failed') await reportRelease(trx, publicId, `release.${close.status}`);
+    if (close.status === 'failed') await reportRunFailed(trx, close.failedRun);
+    else if (moved > 0) await reportRelease(trx, publicId, `release.${close.status}`);
   });
 }

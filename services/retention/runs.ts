@@ -6,7 +6,7 @@ import { ENTITY_DEFINITIONS } from '../../db/retentionEntities';
 import type { Db } from '../../lib/db';
 import type { RetentionRunStatus } from '../../schemas/retention';
 import { PermanentFailure } from '../permanentFailure';
-import { recordOutboxEvent } from '../notifications/outbox';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 import { getRetentionRun } from './runViews';
 
 export interface OpenRetentionRunInput {
@@ -173,7 +173,7 @@ export async function failRetentionPolicy(db: Db, backoff: FailureBackoff, ref: 
 }
 
 /** Closes a running run and reports it (retention_run.<status>) in the same transaction. */
-export async function closeRetentionRun(db: Db, input: { retentionRunId: string; status: RetentionRunStatus }): Promise<void> {
+export async function closeRetentionRun(db: Db, input: { retentionRunId: string; status: RetentionRunStatus }, failedRun?: FailedRun): Promise<void> {
   await db.transaction(async (trx) => {
     const moved = await RetentionRun.query(trx)
       .findById(input.retentionRunId)
@@ -182,5 +182,6 @@ export async function closeRetentionRun(db: Db, input: { retentionRunId: string;
     if (moved > 0 && input.status !== 'running') {
       await recordOutboxEvent(trx, `retention_run.${input.status}`, { retentionRun: await getRetentionRun(trx, input.retentionRunId) });
     }
+    if (failedRun) await reportRunFailed(trx, failedRun);
   });
 }

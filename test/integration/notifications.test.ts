@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { Webhook } from 'standardwebhooks';
 import type { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { failIngestion } from '../../services/assets/ingestion';
 import { recordOutboxEvent } from '../../services/notifications/outbox';
 import { NOTIFICATIONS_TASK_QUEUE } from '../../workflows/webhookDelivery.contract';
 import type { Dispatcher } from '../../workers/dispatcher';
@@ -141,6 +143,23 @@ describe('notifications: signed webhooks from the outbox (SPEC §4.7)', () => {
     dispatcher = undefined;
     expect(receiver.about(rolledBack)).to.have.length(0);
     expect(await shared().db('outbox_events').where({ id: rolledBack })).to.have.length(0);
+  });
+
+  it('a retried activity reports its state change and run.failed once (the run id is the event id)', async () => {
+    const session = await call(api.url, 'POST', '/api/v1/assets/upload-sessions', {
+      token: tokenFor('instructor'),
+      body: { filename: 'notes.csv', contentType: 'text/csv', sizeBytes: 10 },
+    });
+    expect(session.status, JSON.stringify(session.body)).to.equal(201);
+    const assetId = session.body.asset.id as string;
+    const runId = randomUUID();
+    const failedRun = { workflowId: `asset-conversion:${assetId}`, runId, type: 'assetConversion', failure: 'processing failed after retries: s3 down' };
+    for (let attempt = 0; attempt < 2; attempt += 1) await failIngestion(shared().db, assetId, failedRun.failure, failedRun);
+    const events = (await shared().db('outbox_events').whereRaw("data->'asset'->>'id' = ? or id = ?", [assetId, runId])) as Array<{ id: string; type: string; data: any }>;
+    expect(events.map((e) => e.type).sort()).to.deep.equal(['asset.failed', 'run.failed']);
+    const runFailed = events.find((e) => e.type === 'run.failed');
+    expect(runFailed?.id).to.equal(runId);
+    expect(runFailed?.data.run).to.include({ workflowId: failedRun.workflowId, runId, status: 'Failed' });
   });
 
   it('endpoints: admin only, unknown events and disallowed URLs refused, audited, secret never shown again', async () => {
