@@ -1,4 +1,4 @@
-import { startWebhookDelivery } from '../../lib/clients/notifications';
+import { restartWebhookDelivery } from '../../lib/clients/notifications';
 import { IdParams } from '../../schemas/common';
 import {
   CreateWebhookEndpointBody,
@@ -142,7 +142,7 @@ export const webhookEndpointRoutes = [
     handler: async ({ params, deps }) => {
       const delivery = await notifications.reopenDelivery(deps.db, params.id, params.deliveryId);
       const input = { endpointId: delivery.endpointId, eventId: delivery.eventId, retryScheduleSeconds: settingsOf(deps).retryScheduleSeconds };
-      const run = await startWebhookDelivery(deps.temporal, deps.config, input, true).catch(async (err: unknown) => {
+      const run = await restartWebhookDelivery(deps.temporal, deps.config, input).catch(async (err: unknown) => {
         // No run took it: it stays retryable.
         await notifications.failDelivery(deps.db, delivery.endpointId, delivery.eventId);
         throw err;

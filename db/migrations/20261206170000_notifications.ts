@@ -35,7 +35,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('webhook_deliveries', (t) => {
     t.uuid('id').primary();
     t.uuid('endpoint_id').notNullable().references('id').inTable('webhook_endpoints').onDelete('CASCADE');
-    t.uuid('event_id').notNullable().references('id').inTable('outbox_events').onDelete('CASCADE');
+    // No foreign key: deliveries are kept longer than events (SPEC §5: 90 and 30 days); a retry of a
+    // delivery whose event is gone fails at once.
+    t.uuid('event_id').notNullable();
     t.text('type').notNullable();
     t.text('status').notNullable().checkIn(['pending', 'succeeded', 'failed'], 'webhook_deliveries_status_check');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
@@ -43,6 +45,7 @@ export async function up(knex: Knex): Promise<void> {
     t.unique(['endpoint_id', 'event_id'], { indexName: 'webhook_deliveries_endpoint_event_key' });
     t.index(['endpoint_id', 'created_at', 'id'], 'webhook_deliveries_endpoint_idx');
     t.index(['created_at'], 'webhook_deliveries_created_idx');
+    t.index(['event_id'], 'webhook_deliveries_event_idx');
   });
 
   await knex.schema.createTable('webhook_delivery_attempts', (t) => {

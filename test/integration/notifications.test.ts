@@ -145,6 +145,30 @@ describe('notifications: signed webhooks from the outbox (SPEC §4.7)', () => {
     expect(await shared().db('outbox_events').where({ id: rolledBack })).to.have.length(0);
   });
 
+  it('a failed delivery is retried by hand under the same workflow ID with the same webhook-id; a pending one is 409', async () => {
+    const endpoint = await endpointFor(['refund.failed']);
+    let up = false;
+    receiver.answer = () => (up ? 200 : 503);
+    const eventId = await recordOutboxEvent(shared().db, 'refund.failed', { refund: { id: 'manual-retry' } });
+    dispatcher = dispatcherFor(await temporalClient(), []);
+    const deliveryOf = async () =>
+      ((await call(api.url, 'GET', `/api/v1/webhook-endpoints/${endpoint.id}/deliveries`, { token: admin() })).body.items as Array<Record<string, any>>).find(
+        (d) => d.eventId === eventId,
+      );
+    const failed = await waitFor('the delivery to fail', async () => ((await deliveryOf())?.status === 'failed' ? await deliveryOf() : undefined));
+    expect(failed?.attempts).to.have.length(1);
+    up = true;
+    const retryPath = `/api/v1/webhook-endpoints/${endpoint.id}/deliveries/${failed?.id}/retry`;
+    const retried = await call(api.url, 'POST', retryPath, { token: admin(), body: {} });
+    expect(retried.status, JSON.stringify(retried.body)).to.equal(202);
+    expect(retried.body.delivery.status).to.equal('pending');
+    expect(retried.body.run.workflowId).to.equal(`webhook:${endpoint.id}:${eventId}`);
+    expect((await call(api.url, 'POST', retryPath, { token: admin(), body: {} })).status).to.equal(409);
+    const attempts = await delivered(eventId, endpoint.url);
+    expect(attempts.map((w) => w.answered)).to.deep.equal([503, 200]);
+    expect(attempts.map((w) => w.headers['webhook-id'])).to.deep.equal([eventId, eventId]);
+  });
+
   it('a retried activity reports its state change and run.failed once (the run id is the event id)', async () => {
     const session = await call(api.url, 'POST', '/api/v1/assets/upload-sessions', {
       token: tokenFor('instructor'),
