@@ -12,6 +12,8 @@ export const RETENTION_ENTITIES = [
   'abandoned_uploads',
   'quarantined_objects',
   'telemetry_export_objects',
+  'outbox_events',
+  'webhook_deliveries',
 ] as const;
 export type RetentionEntity = (typeof RETENTION_ENTITIES)[number];
 

@@ -92,7 +92,7 @@ describe('retention runs (SPEC §4.5)', () => {
       expect(missing.status).to.equal(404);
     });
 
-    it('seeds the six default policies of SPEC §4.5, and seeding again changes nothing', async () => {
+    it('seeds the default policies of SPEC §4.5 and §5, and seeding again changes nothing', async () => {
       const { db } = shared();
       await seedRetentionPolicies(db);
       await db('data_retention_policies').where('id', DEFAULT_POLICIES[1].id).update({ retentionDays: 120 });
@@ -105,6 +105,8 @@ describe('retention runs (SPEC §4.5)', () => {
         ['abandoned_uploads', 'soft-delete', 7],
         ['quarantined_objects', 'hard-delete', 30],
         ['telemetry_export_objects', 'hard-delete', 730],
+        ['outbox_events', 'hard-delete', 30],
+        ['webhook_deliveries', 'hard-delete', 90],
       ]);
       await db('data_retention_policies').where('id', DEFAULT_POLICIES[1].id).update({ retentionDays: 90 });
     });
