@@ -10,10 +10,10 @@ import type { Converter } from '../providers/converter';
 import type { Scanner } from '../providers/scanner';
 import type { SearchIndex } from '../providers/search';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { assetConversionWorkflowId, INVALID_CONTENT_FAILURE } from '../workflows/assetConversion.contract';
+import { assetConversionWorkflowId, INVALID_CONTENT_FAILURE, RETRIES_EXHAUSTED_REASON } from '../workflows/assetConversion.contract';
 import * as assets from '../services/assets';
 import type { AssetBuckets, ConversionOutput } from '../services/assets';
-import { currentCall, currentRun, whileHeartbeating } from './context';
+import { currentCall, currentRun, failingRun, whileHeartbeating } from './context';
 
 export interface AssetActivityDeps {
   db: Db;
@@ -117,7 +117,8 @@ export function createAssetActivities(deps: AssetActivityDeps) {
   }
 
   async function failIngestion(assetId: string, reason: string): Promise<void> {
-    await assets.failIngestion(db, assetId, reason);
+    const runFails = reason.startsWith(RETRIES_EXHAUSTED_REASON);
+    await assets.failIngestion(db, assetId, reason, runFails ? failingRun(reason) : undefined);
     await recordEvent(assetId, 'failed', 'failed', { reason });
   }
 

@@ -22,6 +22,12 @@ export function currentRun(): { workflowId: string; runId: string } {
   return run;
 }
 
+/** The run this activity works for, as `run.failed` reports it once the run is about to fail with `failure`. */
+export function failingRun(failure: string): { workflowId: string; runId: string; type: string; failure: string } {
+  const { workflowType } = Context.current().info;
+  return { ...currentRun(), type: workflowType ?? 'unknown', failure };
+}
+
 /** This activity call (its id within the run, shared by its retries) and which attempt this is. */
 export function currentCall(): { activityId: string; attempt: number } {
   const { activityId, attempt } = Context.current().info;

@@ -13,7 +13,7 @@ import { CARD_DECLINED_FAILURE } from '../workflows/paymentCapture.contract';
 import { REFUND_REFUSED_FAILURE } from '../workflows/refund.contract';
 import { closedLatestRuns } from '../lib/clients/runs';
 import { findDrift } from '../services/drift';
-import { currentRun } from './context';
+import { currentRun, failingRun } from './context';
 
 export interface PaymentActivityDeps {
   db: Db;
@@ -218,7 +218,8 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
     /** The name runs canceled before the read-back on every cancel still schedule; the same step. */
     releaseAuthorization: cancelPaymentIntent,
     recordPaymentStatus: (paymentId: string, status: PaymentStatus, failure: payments.PaymentFailure = {}): Promise<void> =>
-      payments.recordPaymentStatus(db, paymentId, status, failure),
+      // A processing error fails the run after this: it is reported as run.failed with the record.
+      payments.recordPaymentStatus(db, paymentId, status, failure, failure.code === 'processing_error' ? failingRun(failure.reason ?? 'processing error') : undefined),
     reopenFailedPayment: (paymentId: string): Promise<void> => payments.reopenFailedPayment(db, paymentId),
     reopenFailedRefund: (refundId: string): Promise<void> => payments.reopenFailedRefund(db, refundId),
     recordCapture: (paymentId: string): Promise<void> => payments.recordCapture(db, paymentId),
@@ -226,7 +227,8 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
     recordRefund: (refundId: string): Promise<void> => payments.recordRefund(db, refundId),
     /** Stripe refused (the reservation is released) or the infrastructure failed (it is kept for a replay). */
     failRefund: (refundId: string, reason: string, releaseReservation: boolean): Promise<void> =>
-      payments.failRefund(db, refundId, reason, releaseReservation),
+      // Kept reservations are infrastructure failures: the run fails after this.
+      payments.failRefund(db, refundId, reason, releaseReservation, releaseReservation ? undefined : failingRun(reason)),
     /** The run was canceled: the reservation is released (unless Stripe already refunded). */
     cancelRefund: (refundId: string, reason: string): Promise<'succeeded' | 'canceled'> => payments.cancelRefund(db, refundId, reason),
     reconcileStripeWithLedger,

@@ -6,6 +6,7 @@ import type { Db } from '../lib/db';
 import * as releases from '../services/releases';
 import type { ChangeFreeze, ChangeWindow, ReleaseStateSnapshot } from '../services/releases';
 import type { ReleaseWarning } from '../schemas/releases';
+import { failingRun } from './context';
 
 export type { ChangeFreeze, ChangeWindow, ReleaseStateSnapshot } from '../services/releases';
 
@@ -44,7 +45,7 @@ export function createReleaseActivities({ db, changeFreeze }: ReleaseActivityDep
   }
 
   async function failRelease(publicId: string, reason: string): Promise<void> {
-    await releases.closeRelease(db, publicId, { status: 'failed', reason });
+    await releases.closeRelease(db, publicId, { status: 'failed', reason, failedRun: failingRun(reason) });
   }
 
   return { openRelease, recordReleaseState, closeRelease, failRelease };

@@ -5,6 +5,7 @@ import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import type { Storage } from '../providers/storage';
 import type { RetentionRunStatus } from '../schemas/retention';
+import { failingRun } from './context';
 import {
   closeRetentionRun,
   failRetentionPolicy,
@@ -67,7 +68,9 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
     finishRetentionPolicy: (ref: PolicyRef & { workflowId: string; runId: string }): Promise<PolicyCounts> =>
       failingPermanently(() => finishRetentionPolicy(db, ref)),
     failRetentionPolicy: (ref: PolicyRef & { error: string }): Promise<void> => failRetentionPolicy(db, deps, ref),
-    closeRetentionRun: (input: { retentionRunId: string; status: RetentionRunStatus }): Promise<void> => closeRetentionRun(db, input),
+    // A failed retention run always ends Failed: it is reported as run.failed with the record.
+    closeRetentionRun: (input: { retentionRunId: string; status: RetentionRunStatus }): Promise<void> =>
+      closeRetentionRun(db, input, input.status === 'failed' ? failingRun(`retention run ${input.retentionRunId} failed`) : undefined),
   };
 }
 

@@ -4,7 +4,7 @@
 import type { ExportedBatch, ExportedBatches } from '../schemas/telemetry';
 import { exportForCall, exportPendingBatches, recordExportFailure, type TelemetryExportDeps } from '../services/telemetry';
 import { TELEMETRY_EXPORT_WORKFLOW } from '../workflows/telemetryExport.contract';
-import { currentCall, currentRun, whileHeartbeating } from './context';
+import { currentCall, currentRun, failingRun, whileHeartbeating } from './context';
 import { failingPermanently } from './permanentFailures';
 
 export type { TelemetryExportSettings } from '../services/telemetry';
@@ -44,7 +44,7 @@ export function createTelemetryActivities(deps: TelemetryActivityDeps) {
   return {
     exportBatches,
     exportNextBatch,
-    recordExportFailure: (reason: string): Promise<void> => recordExportFailure(deps.db, reason),
+    recordExportFailure: (reason: string): Promise<void> => recordExportFailure(deps.db, reason, failingRun(reason)),
   };
 }
 

@@ -14,7 +14,7 @@ export type Access = 'public' | 'stripe-signature' | readonly Role[];
 export interface ResponseSpec {
   description: string;
   schema?: TSchema;
-  /** Media type of a success body when it is not JSON. */
+  /** Default application/json (e.g. text/event-stream for a stream). */
   contentType?: string;
 }
 

@@ -123,6 +123,26 @@ export const ENTITY_DEFINITIONS: Record<RetentionEntity, EntityDefinition> = {
     criteriaColumns: ['action', 'outcome'],
     minRetentionDays: AUDIT_EVENTS_MIN_RETENTION_DAYS,
   },
+  outbox_events: {
+    description: 'notification events of the outbox, by created_at',
+    table: 'outbox_events',
+    key: 'id',
+    keyType: 'uuid',
+    timestampColumn: 'created_at',
+    scope: {},
+    actions: { 'hard-delete': {} },
+    criteriaColumns: ['type'],
+  },
+  webhook_deliveries: {
+    description: 'webhook deliveries with their attempts, by created_at',
+    table: 'webhook_deliveries',
+    key: 'id',
+    keyType: 'uuid',
+    timestampColumn: 'created_at',
+    scope: {},
+    actions: { 'hard-delete': {} },
+    criteriaColumns: ['type', 'status', 'endpoint_id'],
+  },
 };
 
 export const supportedActions = (entity: RetentionEntity) => Object.keys(ENTITY_DEFINITIONS[entity].actions) as RetentionAction[];
@@ -141,4 +161,6 @@ export const DEFAULT_POLICIES: ReadonlyArray<{
   { id: '7e1e0000-0000-4000-8000-000000000005', entity: 'quarantined_objects', action: 'hard-delete', retentionDays: 30 },
   { id: '7e1e0000-0000-4000-8000-000000000006', entity: 'telemetry_export_objects', action: 'hard-delete', retentionDays: 730 },
   { id: '7e1e0000-0000-4000-8000-000000000007', entity: 'audit_events', action: 'hard-delete', retentionDays: 730 },
+  { id: '7e1e0000-0000-4000-8000-000000000008', entity: 'outbox_events', action: 'hard-delete', retentionDays: 30 },
+  { id: '7e1e0000-0000-4000-8000-000000000009', entity: 'webhook_deliveries', action: 'hard-delete', retentionDays: 90 },
 ];

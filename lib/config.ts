@@ -162,9 +162,28 @@ export const ConfigSchema = Type.Object({
   WORKER_TASK_QUEUES: Type.String({
     default: '',
     pattern: '^([a-z]+(,[a-z]+)*)?$',
-    description: 'task queues this worker process serves (comma-separated: assets, payments, telemetry, releases, retention); empty: all',
+    description: 'task queues this worker process serves (comma-separated: assets, payments, telemetry, releases, retention, notifications); empty: all',
   }),
   WORKER_ACTIVITY_CONCURRENCY: str('{"assets":2}', 'JSON object: task queue → most activities one worker process runs at once on it (queues not named: the SDK default)'),
+  WEBHOOK_SECRET_KEY: Type.String({
+    default: 'ZWR1bHVyZS1sb2NhbC13ZWJob29rLXNlY3JldC1rZXk=',
+    pattern: '^[A-Za-z0-9+/]{43}=$',
+    description: 'base64 of the 32-byte AES-256-GCM key encrypting webhook endpoint secrets at rest (required in production)',
+  }),
+  WEBHOOK_ALLOWED_HTTP_HOSTS: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9.:_-]+(,[A-Za-z0-9.:_-]+)*$',
+      description: 'hosts a webhook URL may reach over plain http (comma-separated); default 127.0.0.1,localhost outside production, none in production',
+    }),
+  ),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: Type.String({
+    default: '5,300,1800,7200,18000,36000,36000',
+    pattern: '^[0-9]{1,6}(,[0-9]{1,6}){0,19}$',
+    description: 'waits before each retry of a webhook delivery, in seconds (comma-separated); after the last one the delivery is `failed`',
+  }),
+  WEBHOOK_DISPATCH_ENABLED: bool(true, 'the notifications worker dispatches outbox events to webhook endpoints'),
+  WEBHOOK_DISPATCH_INTERVAL_MS: int(1000, 50, 60000, 'how often the notifications worker polls the outbox'),
+
   WORKER_METRICS_PORT: int(9464, 0, 65535, 'Prometheus port of the worker (SDK metrics)'),
   WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600, 'time in-flight activities get to finish on SIGTERM/SIGINT'),
 });
@@ -186,13 +205,17 @@ type ListSetting = (typeof LIST_SETTINGS)[number];
 type RawConfig = Static<typeof ConfigSchema>;
 
 /** The configuration as the platform uses it: lists as arrays, the tax table as an object. */
-export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE' | 'JWT_KEYS' | 'WORKER_ACTIVITY_CONCURRENCY'> & {
+export type Config = Omit<RawConfig, ListSetting | 'PAYMENTS_TAX_TABLE' | 'JWT_KEYS' | 'WORKER_ACTIVITY_CONCURRENCY' | WebhookListSetting> & {
   readonly [K in ListSetting]: readonly string[];
 } & {
   readonly PAYMENTS_TAX_TABLE: Readonly<Record<string, number>>;
   readonly WORKER_ACTIVITY_CONCURRENCY: Readonly<Record<string, number>>;
   readonly JWT_KEYS?: Readonly<Record<string, JwtKeySpec>>;
+  readonly WEBHOOK_ALLOWED_HTTP_HOSTS: readonly string[];
+  readonly WEBHOOK_RETRY_SCHEDULE_SECONDS: readonly number[];
 };
+
+type WebhookListSetting = 'WEBHOOK_ALLOWED_HTTP_HOSTS' | 'WEBHOOK_RETRY_SCHEDULE_SECONDS';
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
 const validateEnv = ajv.compile(ConfigSchema);
@@ -211,7 +234,7 @@ function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
     const tokenKeys = config.JWT_KEYS || config.JWKS_URL ? [] : (['JWT_SECRET'] as const);
-    for (const key of [...tokenKeys, 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
+    for (const key of [...tokenKeys, 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET', 'WEBHOOK_SECRET_KEY'] as const) {
       if (isDefault(config, key)) problems.push(`${key}: must be set in production (the local default is public)`);
     }
     for (const key of REQUIRED_IN_PRODUCTION) {
@@ -237,6 +260,7 @@ function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
     const problem = cronProblem(config[key], zone);
     if (problem) problems.push(`${key}: ${problem}`);
   }
+  if (Buffer.from(config.WEBHOOK_SECRET_KEY, 'base64').length !== 32) problems.push('WEBHOOK_SECRET_KEY: must be base64 of 32 bytes');
   if (Boolean(config.TEMPORAL_TLS_CERT) !== Boolean(config.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
   }
@@ -320,7 +344,16 @@ function parsed(raw: RawConfig): Config {
   const taxTable = Object.freeze(JSON.parse(raw.PAYMENTS_TAX_TABLE) as Record<string, number>);
   const concurrency = Object.freeze(JSON.parse(raw.WORKER_ACTIVITY_CONCURRENCY) as Record<string, number>);
   const jwtKeys = raw.JWT_KEYS === undefined ? undefined : Object.freeze(JSON.parse(raw.JWT_KEYS) as Record<string, JwtKeySpec>);
-  return Object.freeze({ ...raw, ...lists, PAYMENTS_TAX_TABLE: taxTable, JWT_KEYS: jwtKeys, WORKER_ACTIVITY_CONCURRENCY: concurrency });
+  const httpHosts = raw.WEBHOOK_ALLOWED_HTTP_HOSTS ?? (raw.NODE_ENV === 'production' ? '' : '127.0.0.1,localhost');
+  return Object.freeze({
+    ...raw,
+    ...lists,
+    PAYMENTS_TAX_TABLE: taxTable,
+    JWT_KEYS: jwtKeys,
+    WORKER_ACTIVITY_CONCURRENCY: concurrency,
+    WEBHOOK_ALLOWED_HTTP_HOSTS: Object.freeze(listOf(httpHosts.toLowerCase())),
+    WEBHOOK_RETRY_SCHEDULE_SECONDS: Object.freeze(listOf(raw.WEBHOOK_RETRY_SCHEDULE_SECONDS).map(Number)),
+  });
 }
 
 /** Whether a setting still has its local default (e.g. a public development secret). */

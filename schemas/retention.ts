@@ -14,6 +14,8 @@ export const RETENTION_ENTITIES = [
   'quarantined_objects',
   'telemetry_export_objects',
   'audit_events',
+  'outbox_events',
+  'webhook_deliveries',
 ] as const;
 export type RetentionEntity = (typeof RETENTION_ENTITIES)[number];
 

@@ -10,6 +10,9 @@ import { createProviders } from '../providers';
 import { workflowBundle as loadWorkflowBundle } from './bundle';
 import { installRuntime } from './runtime';
 import { taskQueueWorkers, type TaskQueueWorker } from './taskQueues';
+import { connectClient } from '../lib/temporal';
+import { NOTIFICATIONS_TASK_QUEUE } from '../workflows/webhookDelivery.contract';
+import { startDispatcher, type Dispatcher } from './dispatcher';
 
 /** The task queues named in WORKER_TASK_QUEUES (all of them when it is empty). */
 function servedTaskQueues(all: TaskQueueWorker[], wanted: readonly string[]): TaskQueueWorker[] {
@@ -52,9 +55,16 @@ async function main(): Promise<void> {
     taskQueues: workers.map((w) => w.options.taskQueue),
     metrics: config.WORKER_METRICS_PORT ? `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : 'off',
   });
+  // The outbox is dispatched by the workers that deliver it (a short poll; see the README).
+  let dispatcher: Dispatcher | undefined;
+  const dispatching = config.WEBHOOK_DISPATCH_ENABLED && served.some((w) => w.taskQueue === NOTIFICATIONS_TASK_QUEUE);
+  const client = dispatching ? await connectClient(config) : undefined;
+  if (client) dispatcher = startDispatcher(config, db, client, logger);
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await dispatcher?.stop();
+    await client?.connection.close();
     await connection.close();
     await db.destroy();
     logger.info('worker stopped');

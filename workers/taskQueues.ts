@@ -11,6 +11,9 @@ import { createReleaseActivities } from '../activities/releases';
 import { RELEASES_TASK_QUEUE } from '../workflows/releaseEvaluation.contract';
 import { createTelemetryActivities } from '../activities/telemetry';
 import { TELEMETRY_TASK_QUEUE } from '../workflows/telemetryExport.contract';
+import { createNotificationActivities } from '../activities/notifications';
+import { notificationSettings } from '../services/notifications/settings';
+import { NOTIFICATIONS_TASK_QUEUE } from '../workflows/webhookDelivery.contract';
 
 export interface TaskQueueWorker {
   taskQueue: string;
@@ -70,6 +73,10 @@ function domainWorkers(config: Config, db: Db, providers: Providers): TaskQueueW
           lineageTool: config.TELEMETRY_LINEAGE_TOOL,
         },
       }),
+    },
+    {
+      taskQueue: NOTIFICATIONS_TASK_QUEUE,
+      activities: createNotificationActivities({ db, ...notificationSettings(config) }),
     },
   ];
 }

@@ -12,3 +12,6 @@ export const assetConversionWorkflowId = (assetId: string): string => `asset-con
 
 /** ApplicationFailure type for content the platform refuses: a business outcome, never retried. */
 export const INVALID_CONTENT_FAILURE = 'InvalidContent';
+
+/** How the failure reason of a run that failed on infrastructure (and so ends Failed) begins. */
+export const RETRIES_EXHAUSTED_REASON = 'processing failed after retries';

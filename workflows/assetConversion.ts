@@ -3,6 +3,7 @@ import type { AssetActivities } from '../activities/assets';
 import { applicationFailureOf, causeMessage } from './failures';
 import {
   INVALID_CONTENT_FAILURE,
+  RETRIES_EXHAUSTED_REASON,
   progressQuery,
   type AssetConversionInput, type AssetConversionResult,
   type Progress,
@@ -69,5 +70,5 @@ export async function assetConversion(input: AssetConversionInput): Promise<Asse
 const isInvalidContent = (err: unknown) => applicationFailureOf(err, INVALID_CONTENT_FAILURE) !== null;
 
 function failureReason(err: unknown): string {
-  return isInvalidContent(err) ? causeMessage(err) : `processing failed after retries: ${causeMessage(err)}`;
+  return isInvalidContent(err) ? causeMessage(err) : `${RETRIES_EXHAUSTED_REASON}: ${causeMessage(err)}`;
 }

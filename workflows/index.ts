@@ -7,3 +7,4 @@ export { refund } from './refund';
 export { retentionRun } from './retentionRun';
 export { releaseEvaluation } from './releaseEvaluation';
 export { telemetryExport } from './telemetryExport';
+export { webhookDelivery } from './webhookDelivery';

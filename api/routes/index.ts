@@ -11,6 +11,8 @@ import { systemRoutes } from './system';
 import { telemetryRoutes } from './telemetry';
 import { temporalCodecRoutes } from './temporalCodec';
 import { webhookRoutes } from './webhooks';
+import { webhookEndpointRoutes } from './webhookEndpoints';
+import { runProgressRoutes } from './runProgress';
 import { Type } from '@sinclair/typebox';
 import { version } from '../../package.json';
 
@@ -25,7 +27,7 @@ const docsRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this list. */
-export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes, ...temporalCodecRoutes];
+export const allRoutes: readonly AnyRoute[] = [...systemRoutes, docsRoute, ...assetRoutes, ...paymentRoutes, ...webhookRoutes, ...runRoutes, ...scheduleRoutes, ...releaseRoutes, ...retentionRoutes, ...telemetryRoutes, ...auditRoutes, ...temporalCodecRoutes, ...webhookEndpointRoutes, ...runProgressRoutes];
 
 let document: ReturnType<typeof buildOpenApi> | undefined;
 function openApiDocument() {

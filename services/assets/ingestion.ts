@@ -5,6 +5,8 @@ import type { Db } from '../../lib/db';
 import type { Storage } from '../../providers/storage';
 import type { AssetMetadata, Rendition, ScanResult } from '../../schemas/assets';
 import { assetPrefixes, sourceKey } from './keys';
+import type { Knex } from 'knex';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 
 export interface AssetBuckets {
   uploads: string;
@@ -81,8 +83,32 @@ export async function moveOutOfQuarantine(storage: Storage, buckets: AssetBucket
 export async function quarantine(db: Db, storage: Storage, buckets: AssetBuckets, asset: Asset): Promise<void> {
   const key = sourceKey(asset);
   if (await storage.head(buckets.private, key)) await storage.copy(buckets.private, key, buckets.quarantine, asset.uploadKey);
-  await live(db, asset.id).patch({ status: 'quarantined', closedStatus: 'quarantined', updatedAt: new Date() });
+  await settleAsset(db, asset.id, 'quarantined', { closedStatus: 'quarantined' });
   await storage.remove(buckets.private, key);
+}
+
+type SettledStatus = 'ready' | 'failed' | 'quarantined';
+
+/**
+ * Moves a live (not deleted) asset to a settled status and, when it was not already there (a retried activity finds
+ * it done), reports `asset.<status>` in the same transaction. `extra` runs first, in that transaction.
+ */
+async function settleAsset(
+  db: Db,
+  assetId: string,
+  status: SettledStatus,
+  patch: Partial<Asset>,
+  extra?: (trx: Knex.Transaction) => Promise<void>,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    const before = await Asset.query(trx).findById(assetId).forUpdate();
+    if (!before || before.status === 'deleted') return;
+    await extra?.(trx);
+    await Asset.query(trx).findById(assetId).patch({ status, ...patch, updatedAt: new Date() });
+    if (before.status === status) return;
+    const after = (await Asset.query(trx).findById(assetId).withGraphFetched('renditions')) as Asset;
+    await recordOutboxEvent(trx, `asset.${status}`, { asset: after.toView() });
+  });
 }
 
 export async function saveSearchText(db: Db, assetId: string, title: string | null, text: string): Promise<void> {
@@ -91,21 +117,21 @@ export async function saveSearchText(db: Db, assetId: string, title: string | nu
 
 /** Renditions, metadata and the `ready` status land together or not at all. */
 export async function completeIngestion(db: Db, renditionsBucket: string, assetId: string, output: ConversionOutput): Promise<void> {
-  await db.transaction(async (trx) => {
-    const asset = await Asset.query(trx).findById(assetId).forUpdate();
-    if (!asset || asset.status === 'deleted') return;
+  await settleAsset(db, assetId, 'ready', { closedStatus: 'ready', metadata: output.metadata, failureReason: null }, async (trx) => {
     for (const r of output.renditions) {
       await AssetRendition.query(trx)
         .insert({ assetId, name: r.name, bucket: renditionsBucket, key: r.key, contentType: r.contentType, sizeBytes: r.sizeBytes })
         .onConflict(['asset_id', 'name'])
         .merge(['key', 'content_type', 'size_bytes']);
     }
-    await Asset.query(trx).findById(assetId).patch({ status: 'ready', closedStatus: 'ready', metadata: output.metadata, failureReason: null, updatedAt: new Date() });
   });
 }
 
-export async function failIngestion(db: Db, assetId: string, reason: string): Promise<void> {
-  await live(db, assetId).patch({ status: 'failed', closedStatus: 'failed', failureReason: reason, updatedAt: new Date() });
+/** `failedRun`: the run fails after this (not bad content, not a cancel), so `run.failed` is reported too. */
+export async function failIngestion(db: Db, assetId: string, reason: string, failedRun?: FailedRun): Promise<void> {
+  await settleAsset(db, assetId, 'failed', { closedStatus: 'failed', failureReason: reason }, async (trx) => {
+    if (failedRun) await reportRunFailed(trx, failedRun);
+  });
 }
 
 /** The record says `deleted` (and lists no renditions) before any of its objects is removed. */
@@ -117,6 +143,8 @@ export async function markDeleted(db: Db, assetId: string): Promise<void> {
     if (asset.status === 'deleted') return;
     const now = new Date();
     await Asset.query(trx).findById(assetId).patch({ status: 'deleted', searchText: null, deletedAt: now, updatedAt: now });
+    const after = (await Asset.query(trx).findById(assetId)) as Asset;
+    await recordOutboxEvent(trx, 'asset.deleted', { asset: after.toView() });
   });
 }
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Dispute, Payment } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { postDispute } from './ledger';
+import { recordOutboxEvent } from '../notifications/outbox';
 
 /** What a Stripe dispute object tells us. */
 export interface StripeDisputeSeen {
@@ -32,12 +33,14 @@ export async function applyStripeDispute(db: Db, seen: StripeDisputeSeen): Promi
   const payment = seen.paymentIntentId ? await paymentByIntent(db, seen.paymentIntentId) : undefined;
   if (!payment) return;
   await db.transaction(async (trx) => {
-    await trx('payment_disputes')
+    const created = await trx('payment_disputes')
       .insert({ id: randomUUID(), paymentId: payment.id, stripeDisputeId: seen.id, amountCents: seen.amount, currency: seen.currency, reason: seen.reason, status: seen.status })
       .onConflict('stripe_dispute_id')
-      .ignore();
+      .ignore()
+      .returning('id');
     let dispute = (await Dispute.query(trx).findOne({ stripeDisputeId: seen.id }).forUpdate()) as Dispute;
-    if (!dispute.outcome) {
+    const wasOpen = !dispute.outcome;
+    if (wasOpen) {
       const outcome = outcomeOf(seen.status);
       dispute = await dispute
         .$query(trx)
@@ -45,6 +48,9 @@ export async function applyStripeDispute(db: Db, seen: StripeDisputeSeen): Promi
     }
     if (withdrawsFunds(dispute.status) || dispute.outcome) await postDispute(trx, payment, dispute, 'opened');
     if (dispute.outcome) await postDispute(trx, payment, dispute, dispute.outcome);
+    // Reported in the same transaction, each once: a repeated or reordered webhook moves nothing.
+    if (created.length > 0) await recordOutboxEvent(trx, 'dispute.created', { dispute: dispute.toView() });
+    if (wasOpen && dispute.outcome) await recordOutboxEvent(trx, 'dispute.closed', { dispute: dispute.toView() });
   });
 }
 

@@ -10,6 +10,7 @@ import { redeemCoupon } from './coupons';
 import { postCapture } from './ledger';
 import { priceOf, taxRateOf } from './pricing';
 import type { PaymentSettings } from './settings';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 
 export interface PaymentFailure {
   code?: string | null;
@@ -99,13 +100,26 @@ const MOVES_FROM: Partial<Record<PaymentStatus, PaymentStatus[]>> = {
 /** Statuses a capture run closes with; `requires_capture` is a step on the way. */
 const CLOSING: ReadonlySet<PaymentStatus> = new Set(['canceled', 'failed']);
 
-/** Moves a payment to `status` unless it has already moved on (a retry finds it done); a closing status is also kept as `closedStatus`. */
-export async function recordPaymentStatus(db: Db, paymentId: string, status: PaymentStatus, failure: PaymentFailure = {}): Promise<void> {
+/**
+ * Moves a payment to `status` unless it has already moved on (a retry finds it done); a closing
+ * status is also kept as `closedStatus` and reported (payment.failed / payment.canceled) in the same transaction.
+ */
+export async function recordPaymentStatus(db: Db, paymentId: string, status: PaymentStatus, failure: PaymentFailure = {}, failedRun?: FailedRun): Promise<void> {
   const closedStatus = CLOSING.has(status) ? { closedStatus: status } : {};
-  await Payment.query(db)
-    .findById(paymentId)
-    .whereIn('status', MOVES_FROM[status] ?? [])
-    .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
+  await db.transaction(async (trx) => {
+    const moved = await Payment.query(trx)
+      .findById(paymentId)
+      .whereIn('status', MOVES_FROM[status] ?? [])
+      .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
+    if (moved > 0 && (status === 'failed' || status === 'canceled')) await reportPayment(trx, paymentId, `payment.${status}`);
+    if (failedRun) await reportRunFailed(trx, failedRun);
+  });
+}
+
+/** The payment's event, with its GET body as it is in this transaction. */
+async function reportPayment(trx: Knex.Transaction, paymentId: string, type: 'payment.succeeded' | 'payment.failed' | 'payment.canceled'): Promise<void> {
+  const payment = (await findPayment(trx, paymentId)) as Payment;
+  await recordOutboxEvent(trx, type, { payment: payment.toView() });
 }
 
 /**
@@ -126,5 +140,6 @@ export async function recordCapture(db: Db, paymentId: string): Promise<void> {
     if (!payment || (payment.status !== 'pending' && payment.status !== 'requires_capture')) return;
     await postCapture(trx, payment);
     await Payment.query(trx).findById(paymentId).patch({ status: 'succeeded', closedStatus: 'succeeded', capturedAt: new Date(), updatedAt: new Date() });
+    await reportPayment(trx, paymentId, 'payment.succeeded');
   });
 }

@@ -5,6 +5,8 @@ import { Payment, Refund } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
 import { postRefund, postRefundReversal } from './ledger';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
+import type { Knex } from 'knex';
 
 export interface RefundRequest {
   paymentId: string;
@@ -88,18 +90,29 @@ export async function recordRefund(db: Db, refundId: string): Promise<void> {
         status: refunded >= Number(payment.totalCents) ? 'refunded' : 'partially_refunded',
         updatedAt: new Date(),
       });
+    await reportRefund(trx, refundId, 'refund.succeeded');
   });
+}
+
+/** The refund's event, with its body as it is in this transaction. */
+async function reportRefund(trx: Knex.Transaction, refundId: string, type: 'refund.succeeded' | 'refund.failed'): Promise<void> {
+  const refund = (await Refund.query(trx).findById(refundId)) as Refund;
+  await recordOutboxEvent(trx, type, { refund: refund.toView() });
 }
 
 /**
  * Stripe refused: the reservation is released. After an infrastructure
  * failure it is kept, since Stripe may have refunded; a replay settles it.
  */
-export async function failRefund(db: Db, refundId: string, reason: string, releaseReservation: boolean): Promise<void> {
-  await Refund.query(db)
-    .findById(refundId)
-    .where('status', 'pending')
-    .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
+export async function failRefund(db: Db, refundId: string, reason: string, releaseReservation: boolean, failedRun?: FailedRun): Promise<void> {
+  await db.transaction(async (trx) => {
+    const moved = await Refund.query(trx)
+      .findById(refundId)
+      .where('status', 'pending')
+      .patch({ status: 'failed', closedStatus: 'failed', reserved: !releaseReservation, failureReason: reason, updatedAt: new Date() });
+    if (moved > 0) await reportRefund(trx, refundId, 'refund.failed');
+    if (failedRun) await reportRunFailed(trx, failedRun);
+  });
 }
 
 /**

@@ -2,7 +2,10 @@
 // state its evaluations lead to, and how it closed. Each write is safe to repeat.
 import { CronExpressionParser } from 'cron-parser';
 import { ReleaseRun } from '../../db/models/ReleaseRun';
+import type { Knex } from 'knex';
 import type { Db } from '../../lib/db';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
+import { releaseView } from './runs';
 import {
   OPEN_RELEASE_STATUSES,
   type GateState,
@@ -99,7 +102,8 @@ export async function recordReleaseState(db: Db, snapshot: ReleaseStateSnapshot)
         .onConflict(['release_run_id', 'seq'])
         .ignore();
     }
-    await ReleaseRun.query(trx)
+    const before = await ReleaseRun.query(trx).findById(snapshot.publicId).forUpdate();
+    const moved = await ReleaseRun.query(trx)
       .findById(snapshot.publicId)
       .where('revision', '<', snapshot.revision)
       .whereIn('status', OPEN_RELEASE_STATUSES)
@@ -110,14 +114,28 @@ export async function recordReleaseState(db: Db, snapshot: ReleaseStateSnapshot)
         revision: snapshot.revision,
         updatedAt: new Date(),
       } as Partial<ReleaseRun>);
+    if (moved > 0 && snapshot.status === 'ready' && before?.status !== 'ready') await reportRelease(trx, snapshot.publicId, 'release.ready');
   });
 }
 
+/** The release's event, with its GET body as it is in this transaction. */
+async function reportRelease(trx: Knex.Transaction, publicId: string, type: 'release.ready' | 'release.approved' | 'release.expired'): Promise<void> {
+  await recordOutboxEvent(trx, type, { release: await releaseView(trx, publicId) });
+}
+
 /** Closes an open run: approved or expired at its window start, or failed with why. */
-export async function closeRelease(db: Db, publicId: string, close: { status: 'approved' | 'expired' } | { status: 'failed'; reason: string }) {
+export async function closeRelease(
+  db: Db,
+  publicId: string,
+  close: { status: 'approved' | 'expired' } | { status: 'failed'; reason: string; failedRun: FailedRun },
+) {
   const failureReason = close.status === 'failed' ? { failureReason: close.reason } : {};
-  await ReleaseRun.query(db)
-    .findById(publicId)
-    .whereIn('status', OPEN_RELEASE_STATUSES)
-    .patch({ status: close.status, closedStatus: close.status, ...failureReason, closedAt: new Date(), updatedAt: new Date() });
+  await db.transaction(async (trx) => {
+    const moved = await ReleaseRun.query(trx)
+      .findById(publicId)
+      .whereIn('status', OPEN_RELEASE_STATUSES)
+      .patch({ status: close.status, closedStatus: close.status, ...failureReason, closedAt: new Date(), updatedAt: new Date() });
+    if (close.status === 'failed') await reportRunFailed(trx, close.failedRun);
+    else if (moved > 0) await reportRelease(trx, publicId, `release.${close.status}`);
+  });
 }

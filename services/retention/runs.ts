@@ -6,6 +6,8 @@ import { ENTITY_DEFINITIONS } from '../../db/retentionEntities';
 import type { Db } from '../../lib/db';
 import type { RetentionRunStatus } from '../../schemas/retention';
 import { PermanentFailure } from '../permanentFailure';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
+import { getRetentionRun } from './runViews';
 
 export interface OpenRetentionRunInput {
   retentionRunId: string;
@@ -170,9 +172,16 @@ export async function failRetentionPolicy(db: Db, backoff: FailureBackoff, ref: 
   });
 }
 
-export async function closeRetentionRun(db: Db, input: { retentionRunId: string; status: RetentionRunStatus }): Promise<void> {
-  await RetentionRun.query(db)
-    .findById(input.retentionRunId)
-    .where('status', 'running')
-    .patch({ status: input.status, closedStatus: input.status, completedAt: new Date() });
+/** Closes a running run and reports it (retention_run.<status>) in the same transaction. */
+export async function closeRetentionRun(db: Db, input: { retentionRunId: string; status: RetentionRunStatus }, failedRun?: FailedRun): Promise<void> {
+  await db.transaction(async (trx) => {
+    const moved = await RetentionRun.query(trx)
+      .findById(input.retentionRunId)
+      .where('status', 'running')
+      .patch({ status: input.status, closedStatus: input.status, completedAt: new Date() });
+    if (moved > 0 && input.status !== 'running') {
+      await recordOutboxEvent(trx, `retention_run.${input.status}`, { retentionRun: await getRetentionRun(trx, input.retentionRunId) });
+    }
+    if (failedRun) await reportRunFailed(trx, failedRun);
+  });
 }

@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import { EXPORT_CHECKPOINT, TelemetryCheckpoint, TelemetryExport } from '../../db/models/Telemetry';
 import type { Db } from '../../lib/db';
 import { PermanentFailure } from '../permanentFailure';
+import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 
 /** Held shared by ingestion, exclusively by a revocation and by an export's claim. */
 export const INGESTION_LOCK_KEY = 7_310_002;
@@ -143,6 +144,8 @@ export async function commitBatch(db: Db, run: ExportingRun, batch: TelemetryExp
         lastFailureAt: null,
         updatedAt: new Date(),
       });
+    const exported = (await TelemetryExport.query(trx).findById(batch.batchId)) as TelemetryExport;
+    await recordOutboxEvent(trx, 'telemetry_export.committed', { telemetryExport: exported.toView() });
   });
 }
 
@@ -155,8 +158,12 @@ export async function pendingAfter(db: Db, eventId: string): Promise<boolean> {
   return (await db('telemetry_events').where('status', 'accepted').where('id', '>', eventId).first('id')) !== undefined;
 }
 
-export async function recordExportFailure(db: Db, reason: string): Promise<void> {
-  await TelemetryCheckpoint.query(db)
-    .findById(EXPORT_CHECKPOINT)
-    .patch({ lastFailure: reason, lastFailureAt: new Date(), updatedAt: new Date() });
+/** The export's failure on the checkpoint, and `run.failed` for the run that fails after it, together. */
+export async function recordExportFailure(db: Db, reason: string, failedRun?: FailedRun): Promise<void> {
+  await db.transaction(async (trx) => {
+    await TelemetryCheckpoint.query(trx)
+      .findById(EXPORT_CHECKPOINT)
+      .patch({ lastFailure: reason, lastFailureAt: new Date(), updatedAt: new Date() });
+    if (failedRun) await reportRunFailed(trx, failedRun);
+  });
 }

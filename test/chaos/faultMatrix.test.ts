@@ -23,6 +23,7 @@ const SHORT: Array<[string, string]> = [
   ['retention run', 'postgres SIGKILL'],
   ['asset conversion', 's3 SIGKILL'],
   ['refund', 'stripe connection resets'],
+  ['webhook delivery', 'worker SIGKILL'],
 ];
 
 const applies = (scenario: Scenario, fault: Fault) => fault.part !== 'stripe' || scenario.stripeCalls.length > 0;

@@ -106,6 +106,8 @@ describe('retention runs (SPEC §4.5)', () => {
         ['quarantined_objects', 'hard-delete', 30],
         ['telemetry_export_objects', 'hard-delete', 730],
         ['audit_events', 'hard-delete', 730],
+        ['outbox_events', 'hard-delete', 30],
+        ['webhook_deliveries', 'hard-delete', 90],
       ]);
       await db('data_retention_policies').where('id', DEFAULT_POLICIES[1].id).update({ retentionDays: 90 });
     });

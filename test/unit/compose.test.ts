@@ -22,6 +22,7 @@ const SECRETS = {
   MEILISEARCH_API_KEY: 'compose-test-meilisearch-key',
   METRICS_BEARER_TOKEN: 'compose-test-metrics-token',
   TEMPORAL_UI_HTPASSWD: '/etc/edulure/temporal-ui.htpasswd',
+  WEBHOOK_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
 };
 
 /** Where the mTLS certificates are mounted in every service that talks to Temporal's frontend. */

@@ -46,7 +46,7 @@ describe('configuration (validated once at boot)', () => {
 
   it('refuses public local defaults for secrets in production', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    expect(problems.map((p) => p.split(':')[0])).to.include.members(['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET']);
+    expect(problems.map((p) => p.split(':')[0])).to.include.members(['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'STRIPE_WEBHOOK_SECRET', 'WEBHOOK_SECRET_KEY']);
     expect(problems.join('\n')).not.to.contain('edulure-local');
   });
 
@@ -54,7 +54,12 @@ describe('configuration (validated once at boot)', () => {
     expect(parseConfig({}).CLAMD_HOST).to.equal('127.0.0.1');
     const keysOf = (problems: string[]) => problems.map((p) => p.split(':')[0]);
     expect(keysOf(problemsOf({ NODE_ENV: 'production' }))).to.include.members(['CLAMD_HOST', 'METRICS_BEARER_TOKEN']);
-    const secrets = { JWT_SECRET: 'a-production-secret-0123456789-abcdef', S3_SECRET_ACCESS_KEY: 's3-secret', STRIPE_WEBHOOK_SECRET: 'whsec_x' };
+    const secrets = {
+      JWT_SECRET: 'a-production-secret-0123456789-abcdef',
+      S3_SECRET_ACCESS_KEY: 's3-secret',
+      STRIPE_WEBHOOK_SECRET: 'whsec_x',
+      WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    };
     expect(problemsOf({ NODE_ENV: 'production', ...secrets, CLAMD_HOST: 'clamav', METRICS_BEARER_TOKEN: 'metrics-token' })).to.deep.equal([]);
     expect(problemsOf({ NODE_ENV: 'production', ...secrets, CLAMD_HOST: '127.0.0.1', METRICS_BEARER_TOKEN: 'metrics-token' })).to.deep.equal([]);
   });

@@ -1,6 +1,7 @@
 // One fault per stack part: the worker, Temporal, Postgres and the S3 gateway are SIGKILLed and
 // restarted while the runs are in flight; Stripe fails through the proxy (stripe-mock itself cannot).
-// clamd and webhook deliveries are further parts to add here once they exist (SPEC §6).
+// clamd is a further part to add here (SPEC §6); the webhook receiver's 5xx and timeouts are the
+// webhook delivery scenario's own (scenarios/webhookDelivery.ts).
 import { crashAndRestart, type StackPart } from '../../support/stackParts';
 import { stripeOutage } from '../../support/stripeProxy';
 import { waitFor } from '../../support/wait';

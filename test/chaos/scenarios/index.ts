@@ -7,5 +7,6 @@ import { refund } from './refund';
 import { releaseEvaluation } from './releaseEvaluation';
 import { retentionRun } from './retentionRun';
 import { telemetryExport } from './telemetryExport';
+import { webhookDelivery } from './webhookDelivery';
 
-export const SCENARIOS: Array<Scenario<any>> = [assetConversion, paymentCapture, refund, billingReconciliation, telemetryExport, releaseEvaluation, retentionRun];
+export const SCENARIOS: Array<Scenario<any>> = [assetConversion, paymentCapture, refund, billingReconciliation, telemetryExport, releaseEvaluation, retentionRun, webhookDelivery];
