@@ -11,6 +11,7 @@
 //     serving the runs, beside a bare client doing the same work in this process (the payments
 //     service's row, then the same typed start the API makes, lib/clients/payments) for rows of its own:
 //     the difference is the API's own cost (HTTP, auth, validation, its event loop).
+// `--candidate journal_mode=wal,synchronous=normal,cache_size=-65536` adds a server with those pragmas.
 // Needs `npm run build` for (b). Ratios are taken within one run; the machine's load is printed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '1000' },
     payments: { type: 'string', default: '400' },
     only: { type: 'string' },
+    /** Comma-separated SQLite pragmas of one more server of the bench's own, to measure before adopting them. */
+    candidate: { type: 'string' },
   },
 });
 const LEVELS = values.concurrency.split(',').map(Number);
@@ -124,7 +127,9 @@ const load = () => loadavg()[0].toFixed(1);
 async function partA(): Promise<Map<number, Figures>> {
   const embedded = await connectClient(shared().config);
   const [reference, tuned] = [await startDevServer([]), await startDevServer(fromStackRunner('printf "%s\\n" "${TEMPORAL_SQLITE_PRAGMAS[@]}"'))];
+  const candidate = values.candidate ? await startDevServer(values.candidate.split(',')) : undefined;
   const servers: [string, Client][] = [['embedded (stack)', embedded], ['reference (defaults, new file)', reference.client], ['stack pragmas, new file', tuned.client]];
+  if (candidate) servers.push([`candidate ${values.candidate}, new file`, candidate.client]);
   const embeddedAt = new Map<number, Figures>();
   console.log('\n(a) bare starts on an unpolled queue\n');
   row(['concurrency', 'server', 'starts/s', 'p50 ms', 'p99 ms', '× reference', 'load (1 min)']);
@@ -148,6 +153,7 @@ async function partA(): Promise<Map<number, Figures>> {
     await embedded.connection.close();
     await reference.stop();
     await tuned.stop();
+    await candidate?.stop();
   }
   return embeddedAt;
 }
