@@ -12,6 +12,8 @@
 //     service's row, then the same typed start the API makes, lib/clients/payments) for rows of its own:
 //     the difference is the API's own cost (HTTP, auth, validation, its event loop).
 // `--candidate journal_mode=wal,synchronous=normal,cache_size=-65536` adds a server with those pragmas.
+// (b) leaves its payments pending and their runs waiting for a webhook: run it against a database and
+// namespace of its own (DATABASE_URL, TEMPORAL_NAMESPACE), never the test suite's.
 // Needs `npm run build` for (b). Ratios are taken within one run; the machine's load is printed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
