@@ -27,6 +27,13 @@ interface Key {
 }
 
 const JWKS_TIMEOUT_MS = 5000;
+/**
+ * A verified token is remembered by its exact text (signature included) until it expires, at most this long:
+ * a client sends the same token with every request, and jose verifies through WebCrypto's thread pool
+ * (~1 ms of CPU per request under load). A JWKS key withdrawn from the set stops verifying within this time.
+ */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 10_000;
 
 /** Why a JWT_KEYS value cannot be used (undefined when it can): checked once, at boot. */
 export function jwtKeysProblem(keys: Record<string, unknown>): string | undefined {
@@ -68,6 +75,7 @@ export class JwtKeyRing {
   private readonly keys: Map<string, Key>;
   private readonly legacy: Key | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly verified = new Map<string, { payload: JWTPayload; until: number }>();
 
   constructor(private readonly settings: JwtVerificationSettings) {
     this.keys = new Map(Object.entries(settings.JWT_KEYS ?? {}).map(([kid, spec]) => [kid, toKey(spec)]));
@@ -78,6 +86,16 @@ export class JwtKeyRing {
 
   /** The token's claims, or TokenRejected. A token's header `alg` must be its key's one algorithm. */
   async verify(token: string): Promise<JWTPayload> {
+    const known = this.verified.get(token);
+    if (known && Date.now() < known.until) return known.payload;
+    this.verified.delete(token);
+    const payload = await this.verifyAnew(token);
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { payload, until: Math.min((payload.exp as number) * 1000, Date.now() + VERIFIED_TTL_MS) });
+    return payload;
+  }
+
+  private async verifyAnew(token: string): Promise<JWTPayload> {
     try {
       const { payload } = await jwtVerify(token, (header, input) => this.keyFor(header, input), {
         issuer: this.settings.JWT_ISSUER,

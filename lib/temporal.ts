@@ -82,3 +82,8 @@ export async function describeRun(settings: TemporalSettings, handle: WorkflowHa
     uiUrl: runUiUrl(settings, d.workflowId, d.runId),
   };
 }
+
+/** A run the server has just reported running (a start's answer): nothing left to ask it. */
+export function runningRun(settings: TemporalSettings, type: string, workflowId: string, runId: string): Run {
+  return { workflowId, runId, type, status: 'Running', uiUrl: runUiUrl(settings, workflowId, runId) };
+}

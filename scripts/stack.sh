@@ -57,6 +57,10 @@ PG_DATA=$DATA/postgres
 PG_SOCKET_DIR=$RUN/postgres
 TEMPORAL_DB=$DATA/temporal.db
 TEMPORAL_SEARCH_ATTRIBUTES=(Domain=Keyword BusinessKey=Keyword)
+# WAL with synchronous=normal: safe against process crashes, about twice the start throughput of
+# SQLite's defaults; an OS crash may lose the last transactions (out of scope for the dev server).
+# scripts/bench/starts.ts reads this list (BENCHMARKS.md: bench:starts).
+TEMPORAL_SQLITE_PRAGMAS=(journal_mode=wal synchronous=normal)
 WEED=$VENV/bin/weed
 WEED_DIR=$DATA/seaweedfs
 S3_IDENTITIES=$DATA/s3-identities.json
@@ -604,9 +608,10 @@ temporal_launch() {
   done < <(temporal_namespaces)
   for attribute in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$attribute"); done
   temporal_supports --ui-disable-news-fetch && args+=(--ui-disable-news-fetch)
-  # WAL with synchronous=normal: safe against process crashes, about twice the start throughput of
-  # SQLite's defaults; an OS crash may lose the last transactions (out of scope for the dev server).
-  temporal_supports --sqlite-pragma && args+=(--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal)
+  local pragma
+  if temporal_supports --sqlite-pragma; then
+    for pragma in "${TEMPORAL_SQLITE_PRAGMAS[@]}"; do args+=(--sqlite-pragma "$pragma"); done
+  fi
   launch temporal env TEMPORAL_VERSION_CHECK_DISABLED=1 "$TEMPORAL" "${args[@]}"
 }
 

@@ -3,7 +3,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Run } from '../../schemas/common';
-import { describeRun, runSearchAttributes, type TemporalSettings } from '../temporal';
+import { describeRun, runningRun, runSearchAttributes, type TemporalSettings } from '../temporal';
 import { updateErrorOf, type UpdateOutcomes } from './updateErrors';
 
 /**
@@ -42,7 +42,9 @@ export interface WorkflowStart<W extends Workflow> {
 
 /**
  * Starts a run, or answers the run that already holds this business key
- * (running or closed): a repeated request never starts a second run.
+ * (running or closed): a repeated request never starts a second run. One round trip when the start
+ * succeeds: its answer names the run (the new one, or the running one USE_EXISTING attached to), and
+ * that run was running when the server answered. Only a closed holder is described.
  */
 export function startOrGetRun<W extends Workflow>(client: Client, settings: TemporalSettings, start: WorkflowStart<W>): Promise<Run> {
   return withDeadline(client, async () => {
@@ -56,7 +58,7 @@ export function startOrGetRun<W extends Workflow>(client: Client, settings: Temp
         typedSearchAttributes: runSearchAttributes(start.domain, start.businessKey),
         staticSummary: start.summary,
       });
-      return await describeRun(settings, handle);
+      return runningRun(settings, start.workflowType, start.workflowId, handle.firstExecutionRunId);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       return describeRun(settings, client.workflow.getHandle(start.workflowId));
