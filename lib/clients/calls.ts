@@ -3,7 +3,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Run } from '../../schemas/common';
-import { describeRun, runSearchAttributes, type TemporalSettings } from '../temporal';
+import { describeRun, runSearchAttributes, runUiUrl, type TemporalSettings } from '../temporal';
 import { updateErrorOf, type UpdateOutcomes } from './updateErrors';
 
 /**
@@ -47,21 +47,31 @@ export interface WorkflowStart<W extends Workflow> {
 export function startOrGetRun<W extends Workflow>(client: Client, settings: TemporalSettings, start: WorkflowStart<W>): Promise<Run> {
   return withDeadline(client, async () => {
     try {
-      const handle = await client.workflow.start<Workflow>(start.workflowType, {
-        workflowId: start.workflowId,
-        taskQueue: start.taskQueue,
-        args: start.args,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: start.allowRerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-        typedSearchAttributes: runSearchAttributes(start.domain, start.businessKey),
-        staticSummary: start.summary,
-      });
+      const handle = await client.workflow.start<Workflow>(start.workflowType, startOptionsOf(start));
       return await describeRun(settings, handle);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       return describeRun(settings, client.workflow.getHandle(start.workflowId));
     }
   });
+}
+
+/** The options of a start that joins the run already holding the ID (a repeated request never starts a second run). */
+export function startOptionsOf<W extends Workflow>(start: WorkflowStart<W>) {
+  return {
+    workflowId: start.workflowId,
+    taskQueue: start.taskQueue,
+    args: start.args,
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: start.allowRerun ? ('ALLOW_DUPLICATE' as const) : ('REJECT_DUPLICATE' as const),
+    typedSearchAttributes: runSearchAttributes(start.domain, start.businessKey),
+    staticSummary: start.summary,
+  };
+}
+
+/** The run a start call answered, without asking Temporal again: it is running, since it was just started or joined. */
+export function startedRun(settings: TemporalSettings, workflowType: string, workflowId: string, runId: string): Run {
+  return { workflowId, runId, type: workflowType, status: 'Running', uiUrl: runUiUrl(settings, workflowId, runId) };
 }
 
 /** The latest run of a workflow ID, or null when there is none. */

@@ -3,6 +3,7 @@
 // routes and the payment activities alike; no Koa and no Temporal in here.
 export * from './coupons';
 export * from './payments';
+export * from './prices';
 export * from './pricing';
 export * from './reconciliation';
 export * from './refunds';
