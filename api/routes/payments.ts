@@ -133,7 +133,7 @@ export const paymentRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/payments/prices',
-    summary: 'The active prices a payment may name, oldest first',
+    summary: 'The active prices a payment may name',
     tag: 'payments',
     access: Roles,
     rateGroup: 'payments',

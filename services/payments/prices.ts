@@ -4,20 +4,23 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { PaymentPrice } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
-import { notFound, unprocessable } from '../../lib/errors';
+import { badRequest, notFound, unprocessable } from '../../lib/errors';
 import { decodeCursor, page } from '../../lib/pagination';
 import type { CreatePriceBody, PriceView, UpdatePriceBody } from '../../schemas/payments';
 import { recordAuditEvent, type AuditContext } from '../audit';
 import { DEFAULT_PAGE_SIZE, type Page, type PageQuery } from '../page';
 import type { PaymentSettings } from './settings';
 
-/** Active prices, oldest first. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Active prices, by id (a stable keyset order). */
 export async function listPrices(db: Db, query: PageQuery): Promise<Page<PriceView>> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-  const after = decodeCursor(query.cursor, ['createdAt', 'id']);
-  const q = PaymentPrice.query(db).where({ active: true }).orderBy([{ column: 'createdAt' }, { column: 'id' }]);
-  if (after) q.whereRaw('(created_at, id) > (?, ?)', [after.createdAt, after.id]);
-  const { items, nextCursor } = page(await q.limit(limit + 1), limit, (p) => ({ createdAt: p.createdAt.toISOString(), id: p.id }));
+  const after = decodeCursor(query.cursor, ['id']);
+  if (after && !UUID.test(after.id)) throw badRequest('INVALID_CURSOR', 'the cursor is not one this API issued', [{ path: 'query/cursor', message: 'is invalid' }]);
+  const q = PaymentPrice.query(db).where({ active: true }).orderBy('id');
+  if (after) q.where('id', '>', after.id);
+  const { items, nextCursor } = page(await q.limit(limit + 1), limit, (p) => ({ id: p.id }));
   return { items: items.map((p) => p.toView()), nextCursor };
 }
 

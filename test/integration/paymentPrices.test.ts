@@ -50,6 +50,16 @@ describe('payment prices, coupons and client confirmation (SPEC §4.2)', () => {
       expect(list.status, JSON.stringify(list.body)).to.equal(200);
       const ids = (list.body.items as Array<{ id: string }>).map((p) => p.id);
       expect(ids).to.include.members([...DEMO_PRICES.map((p) => p.id), priceId]);
+      const paged: string[] = [];
+      for (let cursor: string | null = null, pages = 0; pages === 0 || cursor; pages += 1) {
+        const res = await call(api.url, 'GET', `/api/v1/payments/prices?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: tokenFor('learner') });
+        paged.push(...(res.body.items as Array<{ id: string }>).map((p) => p.id));
+        cursor = res.body.nextCursor as string | null;
+      }
+      expect(paged).to.deep.equal(ids);
+      const forged = Buffer.from(JSON.stringify({ id: 'nope' })).toString('base64url');
+      const bad = await call(api.url, 'GET', `/api/v1/payments/prices?cursor=${forged}`, { token: tokenFor('learner') });
+      expect([bad.status, bad.body.code]).to.deep.equal([400, 'INVALID_CURSOR']);
 
       const refused = await call(api.url, 'POST', '/api/v1/payments/prices', {
         token: tokenFor('learner'),
@@ -93,11 +103,19 @@ describe('payment prices, coupons and client confirmation (SPEC §4.2)', () => {
 
   describe('client confirmation', () => {
     it('a learner pays a listed price and gets the client secret in the answer; a repeat answers the same', async () => {
+      // A loaded test machine may take a while to start the worker: the wait, not the flow, is configured longer here.
+      const patientApi = await startApi({ RATE_LIMIT_BURST: 10000, PAYMENTS_DEFAULT_TAX_REGION: 'GB', PAYMENTS_CLIENT_SECRET_WAIT_MS: 20000 });
       const { sub, token } = learner();
       const key = randomUUID();
+      const payPatiently = () =>
+        call(patientApi.url, 'POST', '/api/v1/payments', {
+          token,
+          headers: { 'Idempotency-Key': key },
+          body: { customerId: sub, priceId, taxRegion: 'US', captureMethod: 'automatic' },
+        });
       const { first, again, payerView, staffView } = await withWorker(async () => {
-        const first = await pay(token, { customerId: sub, priceId, taxRegion: 'US' }, key);
-        const again = await pay(token, { customerId: sub, priceId, taxRegion: 'US' }, key);
+        const first = await payPatiently();
+        const again = await payPatiently();
         const payerView = await call(api.url, 'GET', `/api/v1/payments/${first.body.payment?.id}`, { token });
         const staffView = await call(api.url, 'GET', `/api/v1/payments/${first.body.payment?.id}`, { token: finance() });
         return { first, again, payerView, staffView };
