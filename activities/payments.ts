@@ -9,7 +9,7 @@ import type { Payment, Refund } from '../db/models/Payment';
 import type { PaymentStatus, ReconciliationResult } from '../schemas/payments';
 import { isCardError, isInvalidRequest, type StripeClient } from '../providers/stripe';
 import * as payments from '../services/payments';
-import { CARD_DECLINED_FAILURE } from '../workflows/paymentCapture.contract';
+import { CARD_DECLINED_FAILURE, type CreatedIntent } from '../workflows/paymentCapture.contract';
 import { REFUND_REFUSED_FAILURE } from '../workflows/refund.contract';
 import { closedLatestRuns } from '../lib/clients/runs';
 import { findDrift } from '../services/drift';
@@ -75,10 +75,13 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
     return found.data.find((intent) => intent.metadata?.paymentId === payment.id);
   }
 
-  /** The intent already recorded for this payment is reused; a new one is created only once. */
-  async function createPaymentIntent(paymentId: string): Promise<string> {
+  /**
+   * The intent already recorded for this payment is reused; a new one is created only once. `serverSide`: the
+   * payment is confirmed by the API with a PaymentMethod, so the intent allows no redirect-based methods.
+   */
+  async function createPaymentIntent(paymentId: string, options: { serverSide?: boolean } = {}): Promise<CreatedIntent> {
     const payment = await loadPayment(paymentId);
-    if (payment.stripePaymentIntentId) return payment.stripePaymentIntentId;
+    if (payment.stripePaymentIntentId) return { intentId: payment.stripePaymentIntentId, clientSecret: payment.stripeClientSecret };
     let intent: Stripe.PaymentIntent | undefined = pastIdempotencyWindow(payment) ? await intentAlreadyMade(payment) : undefined;
     try {
       intent ??= await stripe.paymentIntents.create(
@@ -88,14 +91,32 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
           capture_method: payment.captureMethod,
           description: payment.description ?? undefined,
           metadata: { paymentId: payment.id, customerId: payment.customerId },
+          automatic_payment_methods: { enabled: true, ...(options.serverSide ? { allow_redirects: 'never' as const } : {}) },
         },
         { idempotencyKey: idempotencyKey('create-intent') },
       );
     } catch (err) {
       classifyStripeError(err, 'StripeRefused');
     }
-    await payments.attachPaymentIntent(db, paymentId, intent.id);
-    return (await loadPayment(paymentId)).stripePaymentIntentId as string;
+    await payments.attachPaymentIntent(db, paymentId, intent.id, intent.client_secret);
+    const recorded = await loadPayment(paymentId);
+    return { intentId: recorded.stripePaymentIntentId as string, clientSecret: recorded.stripeClientSecret };
+  }
+
+  /** Confirms the intent server-side with the payer's PaymentMethod; the outcome arrives as a webhook. */
+  async function confirmPaymentIntent(paymentId: string, paymentMethodId: string): Promise<string> {
+    const payment = await loadPayment(paymentId);
+    if (payment.status !== 'pending') return payment.status;
+    try {
+      const intent = await stripe.paymentIntents.confirm(
+        payment.stripePaymentIntentId as string,
+        { payment_method: paymentMethodId },
+        { idempotencyKey: idempotencyKey('confirm') },
+      );
+      return intent.status;
+    } catch (err) {
+      classifyStripeError(err, 'StripeRefused');
+    }
   }
 
   /** Returns Stripe's status after the capture request (`succeeded` with the real API). */
@@ -213,6 +234,7 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
 
   return {
     createPaymentIntent,
+    confirmPaymentIntent,
     capturePaymentIntent,
     cancelPaymentIntent,
     /** The name runs canceled before the read-back on every cancel still schedule; the same step. */

@@ -107,6 +107,7 @@ export const ConfigSchema = Type.Object({
 
   STRIPE_API_BASE: url('http://127.0.0.1:12111', 'Stripe API base (stripe-mock); left at its default with a real STRIPE_SECRET_KEY, https://api.stripe.com is used'),
   STRIPE_SECRET_KEY: str('sk_test_123', 'Stripe secret key (stripe-mock accepts any sk_test_ key)'),
+  STRIPE_PUBLISHABLE_KEY: str('pk_test_edulure_local', 'Stripe publishable key answered with a client secret, for Stripe.js in the browser'),
   STRIPE_WEBHOOK_SECRET: Type.String({
     default: 'whsec_local_edulure',
     pattern: '^[^,\\s]+(,[^,\\s]+)?$',
@@ -116,6 +117,9 @@ export const ConfigSchema = Type.Object({
   PAYMENTS_ALLOWED_CURRENCIES: list('usd,eur,gbp', 'currencies payments may use, lowercase ISO 4217'),
   PAYMENTS_TAX_TABLE: str('{"US":0,"GB":0.2,"DE":0.19,"FR":0.2}', 'JSON object: tax region → rate (fraction 0–1)'),
   PAYMENTS_TAX_INCLUSIVE: bool(false, 'amounts already include tax (true) or tax is added on top (false)'),
+  PAYMENTS_DEFAULT_TAX_REGION: str('US', 'tax region of a learner\'s payment (and of one that names none), a key of PAYMENTS_TAX_TABLE'),
+  PAYMENTS_TAX_REGION_FROM_REQUEST: bool(false, 'a learner\'s taxRegion is used (true) or ignored for PAYMENTS_DEFAULT_TAX_REGION (false)'),
+  PAYMENTS_CLIENT_SECRET_WAIT_MS: int(3000, 100, 60000, 'how long POST /payments waits for the client secret before answering it null'),
   PAYMENTS_MAX_COUPON_PERCENTAGE: int(50, 0, 100, 'largest discount a coupon may give, in percent'),
   PAYMENTS_AUTHORIZATION_TTL_HOURS: int(168, 1, 720, 'an uncaptured manual authorization is canceled after this'),
   PAYMENTS_REPORTING_TIMEZONE: str('UTC', 'IANA time zone of the payments summary report'),
@@ -251,6 +255,8 @@ function crossChecks(config: RawConfig, given: ReadonlySet<string>): string[] {
   }
   if (!isTaxTable(config.PAYMENTS_TAX_TABLE)) {
     problems.push('PAYMENTS_TAX_TABLE: must be a JSON object of region → rate between 0 and 1');
+  } else if (!(config.PAYMENTS_DEFAULT_TAX_REGION.split('-')[0] in (JSON.parse(config.PAYMENTS_TAX_TABLE) as object))) {
+    problems.push('PAYMENTS_DEFAULT_TAX_REGION: must be a region of PAYMENTS_TAX_TABLE');
   }
   for (const key of ['PAYMENTS_REPORTING_TIMEZONE', 'TELEMETRY_EXPORT_TIMEZONE', 'RELEASE_CHANGE_FREEZE_TIMEZONE', 'DATA_RETENTION_TIMEZONE'] as const) {
     if (!isTimeZone(config[key])) problems.push(`${key}: must be an IANA time zone such as UTC or Europe/London`);

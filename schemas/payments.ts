@@ -26,12 +26,16 @@ export type CaptureMethod = Static<typeof CaptureMethod>;
 export const CreatePaymentBody = Type.Object(
   {
     customerId: Type.String({ minLength: 1, maxLength: 200 }),
-    amountCents: Cents,
-    currency: Currency,
+    priceId: Type.Optional(Uuid),
+    amountCents: Type.Optional(Cents),
+    currency: Type.Optional(Currency),
     description: Type.Optional(Type.String({ maxLength: 500 })),
     couponCode: Type.Optional(CouponCode),
     taxRegion: Type.Optional(Type.String({ pattern: '^[A-Z]{2}(-[A-Z0-9]{1,3})?$' })),
     captureMethod: CaptureMethod,
+    paymentMethodId: Type.Optional(
+      Type.String({ pattern: '^pm_[A-Za-z0-9_]{1,200}$', description: 'confirms the payment server-side with this PaymentMethod (test mode: pm_card_visa)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -40,6 +44,7 @@ export type CreatePaymentBody = Static<typeof CreatePaymentBody>;
 export const Payment = Type.Object({
   id: Uuid,
   customerId: Type.String(),
+  priceId: Type.Union([Uuid, Type.Null()]),
   amountCents: Type.Integer(),
   currency: Type.String(),
   taxCents: Type.Integer(),
@@ -55,7 +60,53 @@ export const Payment = Type.Object({
 });
 export type PaymentView = Static<typeof Payment>;
 
-export const PaymentResponse = Type.Object({ payment: Payment, run: Type.Union([Run, Type.Null()]) });
+const ClientSecret = Type.Union([Type.String(), Type.Null()], {
+  description: 'the PaymentIntent client secret for Stripe.js confirmPayment; null until the intent exists (read it again from GET /payments/{id})',
+});
+
+export const PaymentResponse = Type.Object({
+  payment: Payment,
+  run: Type.Union([Run, Type.Null()]),
+  clientSecret: Type.Optional(ClientSecret),
+  publishableKey: Type.Optional(Type.String()),
+});
+
+/** POST /payments answers the client secret with the payment, for the browser to confirm at once. */
+export const CreatePaymentResponse = Type.Object({ payment: Payment, run: Run, clientSecret: ClientSecret, publishableKey: Type.String() });
+
+export const Price = Type.Object({
+  id: Uuid,
+  description: Type.String(),
+  amountCents: Type.Integer(),
+  currency: Type.String(),
+  active: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type PriceView = Static<typeof Price>;
+export const PriceResponse = Type.Object({ price: Price });
+export const PriceList = ListOf(Price);
+export const PriceListQuery = Type.Object({ ...ListQueryProperties }, { additionalProperties: false });
+
+const Reason = Type.Optional(Type.String({ maxLength: 500, description: 'why, for the audit trail' }));
+
+export const CreatePriceBody = Type.Object(
+  { description: Type.String({ minLength: 1, maxLength: 500 }), amountCents: Cents, currency: Currency, active: Type.Optional(Type.Boolean()), reason: Reason },
+  { additionalProperties: false },
+);
+export type CreatePriceBody = Static<typeof CreatePriceBody>;
+
+export const UpdatePriceBody = Type.Object(
+  {
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    amountCents: Type.Optional(Cents),
+    currency: Type.Optional(Currency),
+    active: Type.Optional(Type.Boolean()),
+    reason: Reason,
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdatePriceBody = Static<typeof UpdatePriceBody>;
 
 export const Refund = Type.Object({
   id: Uuid,
@@ -124,6 +175,7 @@ export const Coupon = Type.Object({
   currency: Type.Union([Type.String(), Type.Null()]),
   maxRedemptions: Type.Union([Type.Integer(), Type.Null()]),
   timesRedeemed: Type.Integer(),
+  timesReserved: Type.Integer({ description: 'uses held by payments not settled yet' }),
   expiresAt: Type.Union([Timestamp, Type.Null()]),
   createdAt: Timestamp,
 });
@@ -174,6 +226,8 @@ export const PaymentCaptureInput = Type.Object({
   captureMethod: CaptureMethod,
   /** Read from PAYMENTS_AUTHORIZATION_TTL_HOURS when the payment is created, so a deploy never changes a running timer. */
   authorizationTtlHours: Type.Integer({ minimum: 1 }),
+  /** Confirms the PaymentIntent server-side with this PaymentMethod. */
+  paymentMethodId: Type.Optional(Type.String()),
 });
 export type PaymentCaptureInput = Static<typeof PaymentCaptureInput>;
 export type PaymentCaptureResult = { paymentId: string; status: PaymentStatus; failureCode?: string };

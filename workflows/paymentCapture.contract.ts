@@ -25,6 +25,18 @@ export const stripeEventSignal = defineSignal<[StripeEventSignal]>('stripeEvent'
 export const captureUpdate = defineUpdate<PaymentStatus, [{ requestedBy: string }]>('capture');
 export const cancelUpdate = defineUpdate<PaymentStatus, [{ requestedBy: string; reason: string | null }]>('cancel');
 
+/**
+ * The early return of Update-with-Start: answers the PaymentIntent's client secret once the workflow created it
+ * (null when the run ended without one), so POST /payments hands it to the browser in the same request.
+ */
+export const clientSecretUpdate = defineUpdate<string | null, []>('clientSecret');
+
+/** What creating the PaymentIntent gives the workflow. */
+export interface CreatedIntent {
+  intentId: string;
+  clientSecret: string | null;
+}
+
 /** ApplicationFailure types the capture and cancel validators reject with; lib/clients/updateErrors.ts gives each its status. */
 export const PAYMENT_NOT_CAPTURABLE = 'PaymentNotCapturable';
 export const PAYMENT_NOT_CANCELABLE = 'PaymentNotCancelable';

@@ -6,6 +6,7 @@ import {
   cancelUpdate,
   captureUpdate,
   CARD_DECLINED_FAILURE,
+  clientSecretUpdate,
   PAYMENT_NOT_CANCELABLE,
   PAYMENT_NOT_CAPTURABLE,
   progressQuery,
@@ -49,12 +50,19 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   let captureRequested = false;
   let cancelRequested = false;
   const seenEvents = new Set<string>();
+  let clientSecret: string | null = null;
+  /** The intent was created, or the run failed before it could be: the clientSecret Update answers either way. */
+  let intentSettled = false;
 
   setHandler(progressQuery, () => ({ stage: status, percent: PERCENT[status], detail }));
   setHandler(stripeEventSignal, (event) => {
     if (seenEvents.has(event.eventId) || !OUTCOMES[event.type]) return;
     seenEvents.add(event.eventId);
     latest = event;
+  });
+  setHandler(clientSecretUpdate, async () => {
+    await condition(() => intentSettled);
+    return clientSecret;
   });
   setHandler(
     captureUpdate,
@@ -116,7 +124,12 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   try {
     // Added after the first release: runs started before it carry no marker and skip this step on replay.
     if (patched('reopen-failed-payment-on-replay')) await bookkeeping.reopenFailedPayment(paymentId);
-    await stripeCalls.createPaymentIntent(paymentId);
+    const created = await stripeCalls.createPaymentIntent(paymentId, { serverSide: Boolean(input.paymentMethodId) });
+    // Histories from before the client secret answered a bare intent id here: their secret stays null.
+    clientSecret = created.clientSecret ?? null;
+    intentSettled = true;
+    // Only runs started with a PaymentMethod confirm server-side; the patch marks the new command in their histories.
+    if (input.paymentMethodId && patched('confirm-server-side')) await stripeCalls.confirmPaymentIntent(paymentId, input.paymentMethodId);
 
     // 1. Authorization: Stripe tells us through webhooks; nobody waits forever.
     if (!(await awaitNext(() => outcome() !== null || cancelRequested))) {
@@ -140,6 +153,7 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     await condition(() => outcome() !== 'requires_capture');
     return await settle(outcome() as PaymentStatus, latest?.declineCode ?? null);
   } catch (err) {
+    intentSettled = true;
     // Added after the first release: runs canceled before it ended Canceled with the payment left pending.
     if (isCancellation(err) && patched('cancellation-cleanup')) {
       await CancellationScope.nonCancellable(() => settleCanceledRun());

@@ -1,7 +1,7 @@
 import type { Payment, Refund } from '../../db/models/Payment';
 import { badRequest, forbidden, notFound } from '../../lib/errors';
 import { cancelPayment, capturePayment, paymentCaptureRun, startPaymentCapture, startRefund } from '../../lib/clients/payments';
-import { IdParams, IdempotencyKey, type Run } from '../../schemas/common';
+import { IdParams, IdempotencyKey, Roles, type Run } from '../../schemas/common';
 import {
   AnomalyList,
   AnomalyQuery,
@@ -9,13 +9,18 @@ import {
   CouponResponse,
   CreateCouponBody,
   CreatePaymentBody,
+  CreatePaymentResponse,
+  CreatePriceBody,
   CreateRefundBody,
   PaymentActionBody,
   PaymentDetailResponse,
-  PaymentResponse,
+  PriceList,
+  PriceListQuery,
+  PriceResponse,
   RefundResponse,
   ReportQuery,
   ReportResponse,
+  UpdatePriceBody,
 } from '../../schemas/payments';
 import { audited, type AuditContext } from '../../services/audit';
 import {
@@ -23,12 +28,15 @@ import {
   createCoupon,
   createPayment,
   disputesOf,
+  createPrice,
   findPayment,
   listAnomalies,
+  listPrices,
   paymentSettingsOf,
   refundsOf,
   reserveRefund,
   summaryReport,
+  updatePrice,
 } from '../../services/payments';
 import { PAYMENT_CAPTURE_WORKFLOW } from '../../workflows/paymentCapture.contract';
 import { REFUND_WORKFLOW } from '../../workflows/refund.contract';
@@ -63,14 +71,26 @@ async function visiblePayment(deps: AppDeps, id: string, principal: Principal): 
   return payment;
 }
 
-function startCapture(deps: AppDeps, payment: Payment): Promise<Run> {
+/** Starts the capture run and answers the client secret with it; a repeat whose intent exists answers the recorded one. */
+async function startCapture(deps: AppDeps, payment: Payment, paymentMethodId: string | undefined): Promise<{ run: Run; clientSecret: string | null }> {
+  if (payment.stripeClientSecret) {
+    const run = await paymentCaptureRun(deps.temporal, deps.config, payment.id);
+    if (run) return { run, clientSecret: payment.stripeClientSecret };
+  }
   deps.metrics.workflowStarts.inc({ type: PAYMENT_CAPTURE_WORKFLOW });
-  return startPaymentCapture(
-    deps.temporal,
-    deps.config,
-    { paymentId: payment.id, captureMethod: payment.captureMethod, authorizationTtlHours: deps.config.PAYMENTS_AUTHORIZATION_TTL_HOURS },
-    startSummary(deps.config, `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`, `Payment ${payment.id}`),
-  );
+  const input = {
+    paymentId: payment.id,
+    captureMethod: payment.captureMethod,
+    authorizationTtlHours: deps.config.PAYMENTS_AUTHORIZATION_TTL_HOURS,
+    ...(paymentMethodId ? { paymentMethodId } : {}),
+  };
+  const summary = startSummary(deps.config, `${payment.captureMethod} payment of ${payment.totalCents} ${payment.currency} by ${payment.customerId}`, `Payment ${payment.id}`);
+  return startPaymentCapture(deps.temporal, deps.config, input, summary, deps.config.PAYMENTS_CLIENT_SECRET_WAIT_MS);
+}
+
+/** The payer confirms with Stripe.js while the payment waits for it; nobody else is given the secret. */
+function clientSecretFor(payment: Payment, principal: Principal): string | null {
+  return payment.customerId === principal.sub && payment.status === 'pending' ? payment.stripeClientSecret : null;
 }
 
 /**
@@ -116,25 +136,77 @@ export const paymentRoutes = [
     body: CreatePaymentBody,
     headers: IDEMPOTENCY_HEADER,
     responses: {
-      202: { description: 'the payment and its run', schema: PaymentResponse },
+      202: { description: 'the payment, its run and the client secret for Stripe.js (null if not ready in PAYMENTS_CLIENT_SECRET_WAIT_MS)', schema: CreatePaymentResponse },
+      400: { description: 'PRICE_AND_AMOUNT (a priceId with an amount or currency), CURRENCY_REQUIRED' },
       409: { description: 'IDEMPOTENCY_KEY_REUSED with another body' },
-      422: { description: 'CURRENCY_NOT_ALLOWED, TAX_REGION_UNKNOWN, COUPON_INVALID, AMOUNT_BELOW_MINIMUM' },
+      422: {
+        description:
+          'PRICE_REQUIRED (a learner sent an amount, or nobody named a price), PRICE_NOT_FOUND, CURRENCY_NOT_ALLOWED, TAX_REGION_UNKNOWN, COUPON_INVALID, COUPON_EXHAUSTED, AMOUNT_BELOW_MINIMUM',
+      },
     },
     handler: async ({ body, headers, principal, deps }) => {
       const key = idempotencyKeyOf(headers);
-      if (!hasRole(principal, 'finance', 'admin') && body.customerId !== principal.sub) {
+      const staff = hasRole(principal, 'finance', 'admin');
+      if (!staff && body.customerId !== principal.sub) {
         throw forbidden('CUSTOMER_MISMATCH', 'learners pay only for themselves (customerId must be your own id)');
       }
-      const payment = await createPayment(deps.db, paymentSettingsOf(deps.config), body, key);
-      const run = await startCapture(deps, payment);
-      return { status: 202, body: { payment: payment.toView(), run } };
+      const payment = await createPayment(deps.db, paymentSettingsOf(deps.config), { body, key, staff });
+      const { run, clientSecret } = await startCapture(deps, payment, body.paymentMethodId);
+      return { status: 202, body: { payment: payment.toView(), run, clientSecret, publishableKey: deps.config.STRIPE_PUBLISHABLE_KEY } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/payments/prices',
+    summary: 'The active prices a payment may name',
+    tag: 'payments',
+    access: Roles,
+    rateGroup: 'payments',
+    query: PriceListQuery,
+    responses: { 200: { description: 'a page of prices', schema: PriceList } },
+    handler: async ({ query, deps }) => ({ status: 200, body: await listPrices(deps.db, query) }),
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/payments/prices',
+    summary: 'Create a price (audited as price.create)',
+    tag: 'payments',
+    access: MONEY_ROLES,
+    rateGroup: 'payments',
+    body: CreatePriceBody,
+    responses: { 201: { description: 'the price', schema: PriceResponse }, 422: { description: 'CURRENCY_NOT_ALLOWED' } },
+    handler: async ({ body, principal, requestId, deps }) => {
+      const price = await createPrice(deps.db, paymentSettingsOf(deps.config), body, { actor: principal, requestId });
+      return { status: 201, body: { price: price.toView() } };
+    },
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/payments/prices/:id',
+    summary: 'Change or deactivate a price for payments created from now on (audited as price.update)',
+    tag: 'payments',
+    access: MONEY_ROLES,
+    rateGroup: 'payments',
+    params: IdParams,
+    body: UpdatePriceBody,
+    responses: {
+      200: { description: 'the price', schema: PriceResponse },
+      404: { description: 'unknown price' },
+      422: { description: 'CURRENCY_NOT_ALLOWED' },
+    },
+    handler: async ({ params, body, principal, requestId, deps }) => {
+      const price = await updatePrice(deps.db, paymentSettingsOf(deps.config), params.id, body, { actor: principal, requestId });
+      return { status: 200, body: { price: price.toView() } };
     },
   }),
 
   defineRoute({
     method: 'get',
     path: '/api/v1/payments/:id',
-    summary: 'A payment with its refunds and disputes, and its capture run',
+    summary: 'A payment with its refunds and disputes, and its capture run; the payer also gets the client secret while the payment is pending',
     tag: 'payments',
     access: ['learner', 'support', 'finance', 'admin'],
     rateGroup: 'payments',
@@ -142,7 +214,8 @@ export const paymentRoutes = [
     responses: { 200: { description: 'the payment', schema: PaymentDetailResponse }, 404: { description: 'unknown payment' } },
     handler: async ({ params, principal, deps }) => {
       const payment = await visiblePayment(deps, params.id, principal);
-      return { status: 200, body: await withRun(deps, payment) };
+      const secret = { clientSecret: clientSecretFor(payment, principal), publishableKey: deps.config.STRIPE_PUBLISHABLE_KEY };
+      return { status: 200, body: { ...(await withRun(deps, payment)), ...secret } };
     },
   }),
 

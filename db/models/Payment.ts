@@ -1,5 +1,5 @@
 import { BaseModel } from './BaseModel';
-import type { AnomalyView, CaptureMethod, CouponView, DisputeView, PaymentStatus, PaymentView, RefundView } from '../../schemas/payments';
+import type { AnomalyView, CaptureMethod, CouponView, DisputeView, PaymentStatus, PaymentView, PriceView, RefundView } from '../../schemas/payments';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const cents = (v: number | string | null) => (v === null ? null : Number(v));
@@ -13,6 +13,7 @@ export class Coupon extends BaseModel {
   currency!: string | null;
   maxRedemptions!: number | null;
   timesRedeemed!: number;
+  timesReserved!: number;
   expiresAt!: Date | null;
   createdAt!: Date;
 
@@ -24,8 +25,32 @@ export class Coupon extends BaseModel {
       currency: this.currency,
       maxRedemptions: this.maxRedemptions,
       timesRedeemed: this.timesRedeemed,
+      timesReserved: this.timesReserved,
       expiresAt: iso(this.expiresAt),
       createdAt: this.createdAt.toISOString(),
+    };
+  }
+}
+
+export class PaymentPrice extends BaseModel {
+  static tableName = 'payment_prices';
+  id!: string;
+  description!: string;
+  amountCents!: number;
+  currency!: string;
+  active!: boolean;
+  createdAt!: Date;
+  updatedAt!: Date;
+
+  toView(): PriceView {
+    return {
+      id: this.id,
+      description: this.description,
+      amountCents: Number(this.amountCents),
+      currency: this.currency,
+      active: this.active,
+      createdAt: this.createdAt.toISOString(),
+      updatedAt: this.updatedAt.toISOString(),
     };
   }
 }
@@ -34,6 +59,7 @@ export class Payment extends BaseModel {
   static tableName = 'payments';
   id!: string;
   customerId!: string;
+  priceId!: string | null;
   idempotencyKey!: string;
   requestHash!: string;
   amountCents!: number;
@@ -43,6 +69,10 @@ export class Payment extends BaseModel {
   totalCents!: number;
   taxRegion!: string | null;
   couponCode!: string | null;
+  /** `reserved` while the payment is open, then `redeemed` or `released`. */
+  couponState!: 'reserved' | 'redeemed' | 'released' | null;
+  /** For the payer's Stripe.js only: never in a view other than the payer's. */
+  stripeClientSecret!: string | null;
   description!: string | null;
   captureMethod!: CaptureMethod;
   status!: PaymentStatus;
@@ -60,6 +90,7 @@ export class Payment extends BaseModel {
     return {
       id: this.id,
       customerId: this.customerId,
+      priceId: this.priceId,
       amountCents: Number(this.amountCents),
       currency: this.currency,
       taxCents: Number(this.taxCents),

@@ -49,21 +49,26 @@ export interface WorkflowStart<W extends Workflow> {
 export function startOrGetRun<W extends Workflow>(client: Client, settings: TemporalSettings, start: WorkflowStart<W>): Promise<Run> {
   return withDeadline(client, async () => {
     try {
-      const handle = await client.workflow.start<Workflow>(start.workflowType, {
-        workflowId: start.workflowId,
-        taskQueue: start.taskQueue,
-        args: start.args,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: start.allowRerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-        typedSearchAttributes: runSearchAttributes(start.domain, start.businessKey),
-        staticSummary: start.summary,
-      });
+      const handle = await client.workflow.start<Workflow>(start.workflowType, startOptionsOf(start));
       return runningRun(settings, start.workflowType, start.workflowId, handle.firstExecutionRunId);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       return describeRun(settings, client.workflow.getHandle(start.workflowId));
     }
   });
+}
+
+/** The options of a start that joins the run already holding the ID (a repeated request never starts a second run). */
+export function startOptionsOf<W extends Workflow>(start: WorkflowStart<W>) {
+  return {
+    workflowId: start.workflowId,
+    taskQueue: start.taskQueue,
+    args: start.args,
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: start.allowRerun ? ('ALLOW_DUPLICATE' as const) : ('REJECT_DUPLICATE' as const),
+    typedSearchAttributes: runSearchAttributes(start.domain, start.businessKey),
+    staticSummary: start.summary,
+  };
 }
 
 /** The latest run of a workflow ID, or null when there is none. */

@@ -186,9 +186,9 @@ async function partB(bareStarts: Map<number, Figures>): Promise<void> {
   };
   // The API handler's work without the API: keep this in step with POST /api/v1/payments (api/routes/payments.ts).
   const bareClient = async () => {
-    const payment = await createPayment(db, paymentSettingsOf(config), body(), randomUUID());
+    const payment = await createPayment(db, paymentSettingsOf(config), { body: body(), key: randomUUID(), staff: true });
     const input = { paymentId: payment.id, captureMethod: payment.captureMethod, authorizationTtlHours: config.PAYMENTS_AUTHORIZATION_TTL_HOURS };
-    await startPaymentCapture(client, config, input, 'bench:starts');
+    await startPaymentCapture(client, config, input, 'bench:starts', config.PAYMENTS_CLIENT_SECRET_WAIT_MS);
   };
 
   console.log('\n(b) payments: the API beside a bare client doing the same work\n');

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { Coupon } from '../../db/models/Payment';
+import { Coupon, type Payment } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
 import type { CreateCouponBody } from '../../schemas/payments';
@@ -47,14 +47,46 @@ export async function couponByCode(db: Db, code: string): Promise<Coupon> {
   return coupon;
 }
 
-/** Takes one use of a live coupon, locked so concurrent payments cannot take more uses than it has. */
-export async function redeemCoupon(trx: Knex.Transaction, code: string): Promise<Coupon> {
-  const coupon = await Coupon.query(trx).findById(code).forUpdate();
-  const usable =
-    coupon &&
-    (!coupon.expiresAt || coupon.expiresAt > new Date()) &&
-    (coupon.maxRedemptions === null || coupon.timesRedeemed < coupon.maxRedemptions);
-  if (!usable) throw unprocessable('COUPON_INVALID', `coupon ${code} does not exist, has expired or is used up`);
-  await Coupon.query(trx).findById(code).increment('timesRedeemed', 1);
-  return coupon;
+/**
+ * Holds one use of a live coupon for a new payment. The condition is part of the
+ * UPDATE, which Postgres re-checks on the row it waited for: two payments can never
+ * both take the last use.
+ */
+export async function reserveCoupon(trx: Knex.Transaction, code: string): Promise<Coupon> {
+  const taken = (await trx('coupons')
+    .where({ code })
+    .whereRaw('(expires_at IS NULL OR expires_at > now())')
+    .whereRaw('(max_redemptions IS NULL OR times_redeemed + times_reserved < max_redemptions)')
+    .update({ timesReserved: trx.raw('times_reserved + 1') })
+    .returning('code')) as unknown[];
+  const coupon = await Coupon.query(trx).findById(code);
+  if (taken.length > 0 && coupon) return coupon;
+  if (coupon && (!coupon.expiresAt || coupon.expiresAt > new Date())) {
+    throw unprocessable('COUPON_EXHAUSTED', `coupon ${code} has no uses left`);
+  }
+  throw unprocessable('COUPON_INVALID', `coupon ${code} does not exist or has expired`);
+}
+
+type CouponState = Payment['couponState'];
+
+/** How the coupon's counters move when a payment's use goes from one state to another. */
+const COUNTER_MOVES: Record<string, { reserved: number; redeemed: number }> = {
+  'reserved>redeemed': { reserved: -1, redeemed: 1 },
+  'reserved>released': { reserved: -1, redeemed: 0 },
+  // Stripe took the money after all (a payment recorded canceled or failed turned out captured).
+  'released>redeemed': { reserved: 0, redeemed: 1 },
+};
+
+/** Settles the coupon use of a payment (locked by the caller): redeemed when it succeeds, released when it fails or is canceled. */
+export async function settleCouponUse(trx: Knex.Transaction, payment: Payment, to: 'redeemed' | 'released'): Promise<void> {
+  const from: CouponState = payment.couponState;
+  const move = COUNTER_MOVES[`${from}>${to}`];
+  if (!payment.couponCode || !move) return;
+  await trx('payments').where({ id: payment.id }).update({ couponState: to });
+  await trx('coupons')
+    .where({ code: payment.couponCode })
+    .update({
+      timesReserved: trx.raw('times_reserved + ?', [move.reserved]),
+      timesRedeemed: trx.raw('times_redeemed + ?', [move.redeemed]),
+    });
 }

@@ -4,6 +4,7 @@
 export * from './coupons';
 export * from './disputes';
 export * from './payments';
+export * from './prices';
 export * from './pricing';
 export * from './reconciliation';
 export * from './refunds';

@@ -4,10 +4,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { Payment } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
-import { conflict, unprocessable } from '../../lib/errors';
+import { badRequest, conflict, unprocessable } from '../../lib/errors';
 import type { CreatePaymentBody, PaymentStatus } from '../../schemas/payments';
-import { redeemCoupon } from './coupons';
+import { reserveCoupon, settleCouponUse } from './coupons';
 import { postCapture } from './ledger';
+import { activePrice } from './prices';
 import { priceOf, taxRateOf } from './pricing';
 import type { PaymentSettings } from './settings';
 import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
@@ -25,17 +26,47 @@ export async function findPayment(db: Db | Knex.Transaction, id: string): Promis
   return await Payment.query(db).findById(id);
 }
 
+/** What a create asks for; `staff` (finance, admin) may charge an amount of their own instead of a listed price. */
+export interface PaymentRequest {
+  body: CreatePaymentBody;
+  key: string;
+  staff: boolean;
+}
+
 /** The payment this key names; a repeat answers the first, another body with the same key is refused. */
-export async function createPayment(db: Db, settings: PaymentSettings, body: CreatePaymentBody, key: string): Promise<Payment> {
-  const hash = requestHash(body);
-  const existing = await existingPayment(db, body.customerId, key, hash);
+export async function createPayment(db: Db, settings: PaymentSettings, request: PaymentRequest): Promise<Payment> {
+  checkPriceChoice(request.body, request.staff);
+  const hash = requestHash(request.body);
+  const existing = await existingPayment(db, request.body.customerId, request.key, hash);
   if (existing) return existing;
   try {
-    return await recordPayment(db, settings, body, key, hash);
+    return await recordPayment(db, settings, request, hash);
   } catch (err) {
     if (!(err instanceof LostInsertRace)) throw err;
-    return (await existingPayment(db, body.customerId, key, hash)) as Payment;
+    return (await existingPayment(db, request.body.customerId, request.key, hash)) as Payment;
   }
+}
+
+/** A learner pays a listed price; staff give a price or an amount with its currency, never both. */
+function checkPriceChoice(body: CreatePaymentBody, staff: boolean): void {
+  if (!staff && body.amountCents !== undefined) {
+    throw unprocessable('PRICE_REQUIRED', 'learners pay a listed price: send a priceId, not an amount', [{ path: 'body/amountCents', message: 'not allowed' }]);
+  }
+  if (body.priceId !== undefined && (body.amountCents !== undefined || body.currency !== undefined)) {
+    throw badRequest('PRICE_AND_AMOUNT', 'give either a priceId or amountCents with currency, not both', [{ path: 'body/priceId', message: 'with an amount' }]);
+  }
+  if (body.priceId === undefined && body.amountCents === undefined) {
+    throw unprocessable('PRICE_REQUIRED', 'send the priceId of a listed price (GET /api/v1/payments/prices)', [{ path: 'body/priceId', message: 'is required' }]);
+  }
+  if (body.amountCents !== undefined && body.currency === undefined) {
+    throw badRequest('CURRENCY_REQUIRED', 'an amountCents needs its currency', [{ path: 'body/currency', message: 'is required' }]);
+  }
+}
+
+/** Learners are taxed where the settings say; their own region counts only when PAYMENTS_TAX_REGION_FROM_REQUEST allows it. */
+function taxRegionOf(settings: PaymentSettings, request: PaymentRequest): string {
+  const fromRequest = request.staff || settings.taxRegionFromRequest;
+  return (fromRequest ? request.body.taxRegion : undefined) ?? settings.defaultTaxRegion;
 }
 
 async function existingPayment(db: Db, customerId: string, key: string, hash: string): Promise<Payment | undefined> {
@@ -46,17 +77,29 @@ async function existingPayment(db: Db, customerId: string, key: string, hash: st
   return existing;
 }
 
-/** Prices a new payment and records it, redeeming its coupon, in one transaction. */
-async function recordPayment(db: Db, settings: PaymentSettings, body: CreatePaymentBody, key: string, hash: string): Promise<Payment> {
-  if (!settings.allowedCurrencies.includes(body.currency)) {
-    throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
+/** The amount and currency charged: the listed price's, or the ones staff gave. */
+async function chargeOf(trx: Knex.Transaction, body: CreatePaymentBody): Promise<{ priceId: string | null; amountCents: number; currency: string; description: string | null }> {
+  if (body.priceId === undefined) {
+    return { priceId: null, amountCents: body.amountCents as number, currency: body.currency as string, description: body.description ?? null };
   }
-  const taxRate = taxRateOf(settings.taxTable, body.taxRegion);
+  const price = await activePrice(trx, body.priceId);
+  return { priceId: price.id, amountCents: Number(price.amountCents), currency: price.currency, description: body.description ?? price.description };
+}
+
+/** Prices a new payment and records it, reserving a use of its coupon, in one transaction. */
+async function recordPayment(db: Db, settings: PaymentSettings, request: PaymentRequest, hash: string): Promise<Payment> {
+  const { body, key } = request;
+  const taxRegion = taxRegionOf(settings, request);
+  const taxRate = taxRateOf(settings.taxTable, taxRegion);
   return db.transaction(async (trx) => {
-    const coupon = body.couponCode ? await redeemCoupon(trx, body.couponCode) : null;
+    const charge = await chargeOf(trx, body);
+    if (!settings.allowedCurrencies.includes(charge.currency)) {
+      throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
+    }
+    const coupon = body.couponCode ? await reserveCoupon(trx, body.couponCode) : null;
     const price = priceOf({
-      amountCents: body.amountCents,
-      currency: body.currency,
+      amountCents: charge.amountCents,
+      currency: charge.currency,
       taxRate,
       taxInclusive: settings.taxInclusive,
       coupon,
@@ -68,27 +111,29 @@ async function recordPayment(db: Db, settings: PaymentSettings, body: CreatePaym
         customerId: body.customerId,
         idempotencyKey: key,
         requestHash: hash,
-        amountCents: body.amountCents,
-        currency: body.currency,
+        ...charge,
         ...price,
-        taxRegion: body.taxRegion ?? null,
+        taxRegion,
         couponCode: coupon?.code ?? null,
-        description: body.description ?? null,
+        couponState: coupon ? 'reserved' : null,
         captureMethod: body.captureMethod,
         status: 'pending',
       })
       .onConflict(['customer_id', 'idempotency_key'])
       .ignore()
       .returning('id');
-    // A concurrent request with the same key won the insert: roll back this coupon redemption.
+    // A concurrent request with the same key won the insert: roll back this coupon reservation.
     if (rows.length === 0) throw new LostInsertRace();
     return (await findPayment(trx, rows[0].id)) as Payment;
   });
 }
 
-/** Records the payment's PaymentIntent unless an earlier attempt already did. */
-export async function attachPaymentIntent(db: Db, paymentId: string, intentId: string): Promise<void> {
-  await Payment.query(db).findById(paymentId).whereNull('stripePaymentIntentId').patch({ stripePaymentIntentId: intentId, updatedAt: new Date() });
+/** Records the payment's PaymentIntent and the client secret its payer confirms with, unless an earlier attempt already did. */
+export async function attachPaymentIntent(db: Db, paymentId: string, intentId: string, clientSecret: string | null): Promise<void> {
+  await Payment.query(db)
+    .findById(paymentId)
+    .whereNull('stripePaymentIntentId')
+    .patch({ stripePaymentIntentId: intentId, stripeClientSecret: clientSecret, updatedAt: new Date() });
 }
 
 const MOVES_FROM: Partial<Record<PaymentStatus, PaymentStatus[]>> = {
@@ -101,17 +146,21 @@ const MOVES_FROM: Partial<Record<PaymentStatus, PaymentStatus[]>> = {
 const CLOSING: ReadonlySet<PaymentStatus> = new Set(['canceled', 'failed']);
 
 /**
- * Moves a payment to `status` unless it has already moved on (a retry finds it done); a closing
- * status is also kept as `closedStatus` and reported (payment.failed / payment.canceled) in the same transaction.
+ * Moves a payment to `status` unless it has already moved on (a retry finds it done); a closing status is also kept as
+ * `closedStatus` and reported (payment.failed / payment.canceled) in the same transaction. A decline or a cancel gives
+ * its coupon use back; an infrastructure failure keeps it for the replay that reopens the payment.
  */
 export async function recordPaymentStatus(db: Db, paymentId: string, status: PaymentStatus, failure: PaymentFailure = {}, failedRun?: FailedRun): Promise<void> {
   const closedStatus = CLOSING.has(status) ? { closedStatus: status } : {};
   await db.transaction(async (trx) => {
-    const moved = await Payment.query(trx)
-      .findById(paymentId)
-      .whereIn('status', MOVES_FROM[status] ?? [])
-      .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
-    if (moved > 0 && (status === 'failed' || status === 'canceled')) await reportPayment(trx, paymentId, `payment.${status}`);
+    const payment = await Payment.query(trx).findById(paymentId).whereIn('status', MOVES_FROM[status] ?? []).forUpdate();
+    if (payment) {
+      await Payment.query(trx)
+        .findById(paymentId)
+        .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
+      if (CLOSING.has(status) && failure.code !== 'processing_error') await settleCouponUse(trx, payment, 'released');
+      if (status === 'failed' || status === 'canceled') await reportPayment(trx, paymentId, `payment.${status}`);
+    }
     if (failedRun) await reportRunFailed(trx, failedRun);
   });
 }
@@ -139,6 +188,7 @@ export async function recordCapture(db: Db, paymentId: string): Promise<void> {
     const payment = await Payment.query(trx).findById(paymentId).forUpdate();
     if (!payment || (payment.status !== 'pending' && payment.status !== 'requires_capture')) return;
     await postCapture(trx, payment);
+    await settleCouponUse(trx, payment, 'redeemed');
     await Payment.query(trx).findById(paymentId).patch({ status: 'succeeded', closedStatus: 'succeeded', capturedAt: new Date(), updatedAt: new Date() });
     await reportPayment(trx, paymentId, 'payment.succeeded');
   });

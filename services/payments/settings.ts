@@ -5,6 +5,8 @@ export interface PaymentSettings {
   allowedCurrencies: readonly string[];
   taxTable: Readonly<Record<string, number>>;
   taxInclusive: boolean;
+  defaultTaxRegion: string;
+  taxRegionFromRequest: boolean;
   maxCouponPercentage: number;
   reportingTimezone: string;
 }
@@ -15,6 +17,8 @@ export function paymentSettingsOf(config: Config): PaymentSettings {
     allowedCurrencies: config.PAYMENTS_ALLOWED_CURRENCIES,
     taxTable: config.PAYMENTS_TAX_TABLE,
     taxInclusive: config.PAYMENTS_TAX_INCLUSIVE,
+    defaultTaxRegion: config.PAYMENTS_DEFAULT_TAX_REGION,
+    taxRegionFromRequest: config.PAYMENTS_TAX_REGION_FROM_REQUEST,
     maxCouponPercentage: config.PAYMENTS_MAX_COUPON_PERCENTAGE,
     reportingTimezone: config.PAYMENTS_REPORTING_TIMEZONE,
   };

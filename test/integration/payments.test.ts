@@ -190,7 +190,9 @@ describe('payments (SPEC §4.2)', () => {
 
     it('lets a learner pay only for themselves', async () => {
       const sub = `learner-${randomUUID()}`;
-      const body = { customerId: 'someone-else', amountCents: 5000, currency: 'usd', captureMethod: 'automatic' };
+      // Learners pay a listed price, never an amount of their own (SPEC §4.2).
+      const price = await call(api.url, 'POST', '/api/v1/payments/prices', { token: finance(), body: { description: 'Course', amountCents: 5000, currency: 'usd' } });
+      const body = { customerId: 'someone-else', priceId: price.body.price.id, captureMethod: 'automatic' };
       const other = await call(api.url, 'POST', '/api/v1/payments', { token: tokenFor('learner', sub), headers: { 'Idempotency-Key': randomUUID() }, body });
       expect(other.status).to.equal(403);
       const own = await call(api.url, 'POST', '/api/v1/payments', {
@@ -215,9 +217,10 @@ describe('payments (SPEC §4.2)', () => {
       const exclusive = await createPayment(api.url, { amountCents: 10000, currency: 'eur', couponCode: code, taxRegion: 'DE' });
       expect(exclusive.body.payment).to.include({ discountCents: 2500, taxCents: 1425, totalCents: 8925 });
       const read = await call(api.url, 'GET', `/api/v1/payments/coupons/${code}`, { token: finance() });
-      expect(read.body.coupon).to.include({ percentOff: 25, timesRedeemed: 1 });
+      // The use is reserved while the payment is open, and counts as redeemed only once it succeeds (SPEC §4.2).
+      expect(read.body.coupon).to.include({ percentOff: 25, timesRedeemed: 0, timesReserved: 1 });
       const usedUp = await createPayment(api.url, { couponCode: code });
-      expect(usedUp.body.code).to.equal('COUPON_INVALID');
+      expect(usedUp.body.code).to.equal('COUPON_EXHAUSTED');
 
       const inclusiveApi = await startApi({ PAYMENTS_TAX_INCLUSIVE: true });
       const inclusive = await createPayment(inclusiveApi.url, { amountCents: 12000, currency: 'gbp', taxRegion: 'GB' });

@@ -29,11 +29,21 @@ describe('configuration (validated once at boot)', () => {
   });
 
   it('parses lists and the tax table once, at boot', () => {
-    const config = parseConfig({ TELEMETRY_ALLOWED_SOURCES: 'web,mobile', PAYMENTS_TAX_TABLE: '{"GB":0.2}', WORKER_TASK_QUEUES: '' });
+    const config = parseConfig({
+      TELEMETRY_ALLOWED_SOURCES: 'web,mobile',
+      PAYMENTS_TAX_TABLE: '{"GB":0.2}',
+      PAYMENTS_DEFAULT_TAX_REGION: 'GB',
+      WORKER_TASK_QUEUES: '',
+    });
     expect(config.TELEMETRY_ALLOWED_SOURCES).to.deep.equal(['web', 'mobile']);
     expect(config.PAYMENTS_TAX_TABLE).to.deep.equal({ GB: 0.2 });
     expect(config.WORKER_TASK_QUEUES).to.deep.equal([]);
     expect(Object.isFrozen(config.TELEMETRY_ALLOWED_SOURCES)).to.equal(true);
+  });
+
+  it('refuses a default tax region the tax table does not have', () => {
+    expect(problemsOf({ PAYMENTS_TAX_TABLE: '{"GB":0.2}' })).to.deep.equal(['PAYMENTS_DEFAULT_TAX_REGION: must be a region of PAYMENTS_TAX_TABLE']);
+    expect(problemsOf({ PAYMENTS_TAX_TABLE: '{"GB":0.2}', PAYMENTS_DEFAULT_TAX_REGION: 'GB-SCT' })).to.deep.equal([]);
   });
 
   it('names every offending key on its own line', () => {

@@ -9,6 +9,7 @@ import {
   cancelUpdate,
   captureUpdate,
   CARD_DECLINED_FAILURE,
+  clientSecretUpdate,
   PAYMENT_CAPTURE_WORKFLOW,
   PAYMENTS_DOMAIN,
   paymentWorkflowId,
@@ -36,7 +37,8 @@ type Payment = WorkflowHandle<typeof paymentCapture>;
 function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
   return new ActivityMocks<PaymentActivities>({
     reopenFailedPayment: async () => undefined,
-    createPaymentIntent: async () => 'pi_unit',
+    createPaymentIntent: async () => ({ intentId: 'pi_unit', clientSecret: 'pi_unit_secret_unit' }),
+    confirmPaymentIntent: async () => 'processing',
     capturePaymentIntent: async () => 'succeeded',
     cancelPaymentIntent: async () => 'canceled',
     releaseAuthorization: async () => 'canceled',
@@ -170,6 +172,46 @@ describe('paymentCapture workflow (mocked activities)', function () {
       expect(mocks.argsOf('recordPaymentStatus')).to.deep.equal([
         [input.paymentId, 'failed', { code: 'processing_error', reason: 'payment failed after retries: connect ECONNREFUSED' }],
       ]);
+    });
+  });
+
+  describe('client secret and server-side confirmation', () => {
+    it('the clientSecret Update answers the secret of the intent it created', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const secret = await run([input], mocks, async (handle) => {
+        const answered = await handle.executeUpdate(clientSecretUpdate);
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        await handle.result();
+        return answered;
+      });
+      expect(secret).to.equal('pi_unit_secret_unit');
+      expect(mocks.argsOf('createPaymentIntent')).to.deep.equal([[input.paymentId, { serverSide: false }]]);
+      expect(mocks.names()).to.not.include('confirmPaymentIntent');
+    });
+
+    it('a run that fails before the intent exists answers the Update with null', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks({
+        createPaymentIntent: async () => {
+          throw ApplicationFailure.create({ type: CARD_DECLINED_FAILURE, message: 'Your card was declined.', nonRetryable: true, details: ['card_declined'] });
+        },
+      });
+      const secret = await run([input], mocks, (handle) => handle.executeUpdate(clientSecretUpdate));
+      expect(secret).to.equal(null);
+    });
+
+    it('with a paymentMethodId the intent is confirmed server-side, then the webhook decides', async () => {
+      const input = { ...payment('automatic'), paymentMethodId: 'pm_card_visa' };
+      const mocks = paymentMocks();
+      const result = await run([input], mocks, async (handle) => {
+        await waitFor('the confirmation', async () => (mocks.names().includes('confirmPaymentIntent') ? true : undefined));
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        return handle.result();
+      });
+      expect(result).to.deep.equal({ paymentId: input.paymentId, status: 'succeeded' });
+      expect(mocks.argsOf('createPaymentIntent')).to.deep.equal([[input.paymentId, { serverSide: true }]]);
+      expect(mocks.argsOf('confirmPaymentIntent')).to.deep.equal([[input.paymentId, 'pm_card_visa']]);
     });
   });
 
