@@ -1,7 +1,10 @@
-// `npm run bench:assets [-- --runs 10]`: conversions per minute of the PDF and
-// JPEG fixtures through the whole platform (API → Temporal → worker → S3 →
-// Postgres), beside the bare converters (pdfinfo/pdftotext/pdftoppm, sharp)
-// on the same files in the same run. The ratio is what BENCHMARKS.md records.
+// `npm run bench:assets [-- --runs 10 --concurrency 1]`: conversions per
+// minute of the PDF and JPEG fixtures through the whole platform (API →
+// Temporal → worker → S3 → Postgres), beside the bare converters
+// (pdfinfo/pdftotext/pdftoppm, sharp) on the same files in the same run, both
+// with `--concurrency` conversions in flight at a time (the worker runs as many
+// activities at once as WORKER_ACTIVITY_CONCURRENCY allows on the assets
+// queue). The ratio is what BENCHMARKS.md records.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,14 +16,26 @@ import { readFixture, uploadAsset } from '../../test/support/assets';
 import { call, tokenFor } from '../../test/support/http';
 import { closeShared, createWorker, shared, startApi, temporalClient } from '../../test/support/shared';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '1' } },
+});
 const RUNS = Number(values.runs);
+const CONCURRENCY = Number(values.concurrency);
 const tempDirs: string[] = [];
 
-async function perMinute(runs: number, once: () => Promise<void>): Promise<number> {
-  await once(); // warm-up: first LibreOffice/sharp/pdftoppm start, first connections
+/** `runs` calls of `once`, at most `concurrency` in flight, after as many warm-up calls at once. */
+async function perMinute(runs: number, concurrency: number, once: () => Promise<void>): Promise<number> {
+  // warm-up: first LibreOffice/sharp/pdftoppm start, first connections
+  await Promise.all(Array.from({ length: concurrency }, once));
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < runs) {
+      next += 1;
+      await once();
+    }
+  };
   const started = process.hrtime.bigint();
-  for (let i = 0; i < runs; i += 1) await once();
+  await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, lane));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return (runs / seconds) * 60;
 }
@@ -58,13 +73,16 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   await worker.runUntil(async () => {
     for (const fixture of ['lecture.pdf', 'photo.jpg']) {
-      const platform = await perMinute(RUNS, throughPlatform(fixture));
-      const bare = await perMinute(RUNS, await bareConverter(fixture));
-      rows.push(`| ${fixture} | ${RUNS} | ${platform.toFixed(1)} | ${bare.toFixed(1)} | ${(platform / bare).toFixed(3)} |`);
+      const platform = await perMinute(RUNS, CONCURRENCY, throughPlatform(fixture));
+      const bare = await perMinute(RUNS, CONCURRENCY, await bareConverter(fixture));
+      const ratio = (platform / bare).toFixed(3);
+      rows.push(`| ${fixture} | ${RUNS} | ${CONCURRENCY} | ${platform.toFixed(1)} | ${bare.toFixed(1)} | ${ratio} |`);
     }
   });
-  console.log('| fixture | runs | platform conversions/min | bare converter conversions/min | ratio |');
-  console.log('| --- | --- | --- | --- | --- |');
+  const bound = shared().config.WORKER_ACTIVITY_CONCURRENCY[ASSETS_TASK_QUEUE] ?? 'SDK default';
+  console.log(`assets queue activity bound: ${bound}; load: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('| fixture | runs | concurrency | platform conversions/min | bare converter conversions/min | ratio |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(row);
   await closeShared();
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
