@@ -197,8 +197,11 @@ describe('paymentCapture workflow (mocked activities)', function () {
           throw ApplicationFailure.create({ type: CARD_DECLINED_FAILURE, message: 'Your card was declined.', nonRetryable: true, details: ['card_declined'] });
         },
       });
-      const secret = await run([input], mocks, (handle) => handle.executeUpdate(clientSecretUpdate));
+      // The run is let finish: terminated with its activity in flight, it would leave the test server's
+      // time skipping stuck for the tests after it.
+      const { secret, result } = await run([input], mocks, async (handle) => ({ secret: await handle.executeUpdate(clientSecretUpdate), result: await handle.result() }));
       expect(secret).to.equal(null);
+      expect(result.status).to.equal('failed');
     });
 
     it('with a paymentMethodId the intent is confirmed server-side, then the webhook decides', async () => {
