@@ -27,12 +27,13 @@ const bookkeeping = proxyActivities<RetentionActivities>({
 });
 
 // One call works through batches for up to 20 s and heartbeats after every batch, so a
-// dead worker is noticed after 15 s. Three attempts (1 s, then 2 s apart): a policy whose
-// table or bucket stays unreachable is counted as failed within seconds and the run moves on.
+// dead worker is noticed after 15 s. Five attempts (1, 2, 4, 8 s apart) ride out a Postgres
+// restart; a policy whose table or bucket stays unreachable longer is counted as failed
+// and the run moves on.
 const batches = proxyActivities<RetentionActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
 
 export async function retentionRun(input: RetentionRunInput): Promise<RetentionRunResult> {

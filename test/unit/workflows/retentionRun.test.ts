@@ -130,7 +130,7 @@ describe('retentionRun workflow (mocked activities)', function () {
     expect(cause).to.be.instanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).to.equal(RETENTION_POLICY_FAILED);
     expect(cause?.message).to.equal('retention policies failed: uploads: bucket unreachable');
-    expect(mocks.argsOf('applyRetentionPolicy').filter(([ref]) => (ref as { policyId: string }).policyId === broken.policyId)).to.have.length(3);
+    expect(mocks.argsOf('applyRetentionPolicy').filter(([ref]) => (ref as { policyId: string }).policyId === broken.policyId)).to.have.length(5);
     expect(mocks.argsOf('failRetentionPolicy')).to.deep.equal([
       [{ retentionRunId: input.retentionRunId, policyId: broken.policyId, error: 'bucket unreachable' }],
     ]);
