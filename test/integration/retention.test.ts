@@ -352,7 +352,7 @@ describe('retention runs (SPEC §4.5)', () => {
       const attempts = (await run.handle.fetchHistory()).events
         ?.filter((e) => e.activityTaskStartedEventAttributes)
         .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
-      expect(Math.max(...(attempts ?? [])), 'the failing batch was retried').to.equal(3);
+      expect(Math.max(...(attempts ?? [])), 'the failing batch was retried').to.equal(5);
       const state = await policy(failing);
       expect(state.consecutiveFailures).to.equal(attempt);
       expect(state.restingUntil === null).to.equal(attempt < 2);
