@@ -5,7 +5,8 @@ const Base64 = Type.String({ pattern: '^[A-Za-z0-9+/_-]*={0,2}$', maxLength: 1_0
 
 /** A Temporal payload in protobuf's JSON mapping: metadata values and data in base64. */
 export const JsonPayload = Type.Object({
-  metadata: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Base64)),
+  // [\s\S], not `.`: a key with a line break would otherwise escape the value's check (Schemathesis found it).
+  metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[\\s\\S]{0,256}$' }), Base64, { additionalProperties: false })),
   data: Type.Optional(Base64),
 });
 export type JsonPayload = Static<typeof JsonPayload>;

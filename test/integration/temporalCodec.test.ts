@@ -190,6 +190,16 @@ describe('payload encryption and the codec endpoints (SPEC §3)', () => {
     expect(tampered.body.code).to.equal('PAYLOAD_UNDECRYPTABLE');
   });
 
+  it('refuses metadata that is not base64 text, whatever its key, with a 400 (a key with a line break got a 500 once)', async () => {
+    for (const metadata of [{ 'a\nb': { nested: 'x' } }, { encoding: { nested: 'x' } }, { encoding: 'not base64!' }]) {
+      for (const path of ['encode', 'decode']) {
+        const res = await codecCall(path, [{ metadata, data: '' }]);
+        expect(res.status, `${path} ${JSON.stringify(metadata)}`).to.equal(400);
+        expect(res.body.type).to.equal('validation_error');
+      }
+    }
+  });
+
   it('serves operator, support and admin only', async () => {
     for (const path of ['encode', 'decode']) {
       expect((await codecCall(path, [], tokenFor('learner'))).status, path).to.equal(403);
