@@ -5,10 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { mintToken } from '../../api/middleware/auth';
-import { Payment, Refund } from '../../db/models/Payment';
+import { Refund } from '../../db/models/Payment';
 import { call, tokenFor } from '../support/http';
 import { waitFor } from '../support/wait';
-import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent } from '../support/payments';
+import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent, paymentRow } from '../support/payments';
 import { shared, startApi, temporalClient, type TestApi } from '../support/shared';
 import { stripeOutage, type StripeProxy } from '../support/stripeProxy';
 
@@ -28,7 +28,6 @@ describe('canceling payment and refund runs (SPEC §4)', () => {
     await proxy.close();
   });
 
-  const paymentRow = async (id: string) => (await Payment.query(shared().db).findById(id)) as Payment;
   const cancelRun = (workflowId: string, token: string, reason = 'support ticket 42') =>
     call(api.url, 'POST', `/api/v1/runs/${encodeURIComponent(workflowId)}/cancel`, { token, body: { reason } });
   const untilStatus = (id: string, status: string) =>

@@ -9,7 +9,7 @@ import { LedgerEntry, Payment, Refund } from '../../db/models/Payment';
 import { BILLING_RECONCILIATION_WORKFLOW } from '../../workflows/billingReconciliation.contract';
 import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { call } from '../support/http';
-import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent } from '../support/payments';
+import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent, paymentRow } from '../support/payments';
 import { shared, startApi, temporalClient, type TestApi } from '../support/shared';
 import type { StripeProxy } from '../support/stripeProxy';
 import { waitFor } from '../support/wait';
@@ -30,7 +30,6 @@ describe('payments: what Stripe reports after the fact (SPEC §4.2)', () => {
     await proxy.close();
   });
 
-  const paymentRow = async (id: string) => (await Payment.query(shared().db).findById(id)) as Payment;
   const resultOf = async (workflowId: string, runId?: string) => (await temporalClient()).workflow.getHandle(workflowId, runId).result();
   const view = async (id: string) => (await call(api.url, 'GET', `/api/v1/payments/${id}`, { token: finance() })).body.payment;
   const postings = async (paymentId: string) =>

@@ -7,7 +7,7 @@ import { BILLING_RECONCILIATION_WORKFLOW } from '../../workflows/billingReconcil
 import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { call, tokenFor } from '../support/http';
 import { waitFor } from '../support/wait';
-import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent } from '../support/payments';
+import { createPayment, finance, ledgerImbalance, paymentsWorkerVia, postWebhook, startStripeProxy, stripeEvent, paymentRow } from '../support/payments';
 import { createWorker, shared, startApi, temporalClient, type TestApi } from '../support/shared';
 import { cardDeclined, stripeOutage, type StripeProxy } from '../support/stripeProxy';
 
@@ -25,7 +25,6 @@ describe('payments (SPEC §4.2)', () => {
     await proxy.close();
   });
 
-  const paymentRow = async (id: string) => (await Payment.query(shared().db).findById(id)) as Payment;
   const resultOf = async (workflowId: string) => (await temporalClient()).workflow.getHandle(workflowId).result();
 
   /** Runs a fresh worker (Stripe through the proxy) until `work` is done. */

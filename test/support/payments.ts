@@ -5,6 +5,7 @@ import { createPaymentActivities } from '../../activities/payments';
 import { createStripeClient } from '../../providers/stripe';
 import { PAYMENTS_TASK_QUEUE } from '../../workflows/paymentCapture.contract';
 import { call, tokenFor } from './http';
+import { Payment } from '../../db/models/Payment';
 import { createWorker, shared } from './shared';
 import { StripeProxy } from './stripeProxy';
 import { waitFor } from './wait';
@@ -57,6 +58,9 @@ export async function paymentsWorkerVia(proxy: StripeProxy, timeoutMs = shared()
   const stripe = createStripeClient({ apiBase: proxy.url, secretKey: config.STRIPE_SECRET_KEY, timeoutMs });
   return createWorker(PAYMENTS_TASK_QUEUE, createPaymentActivities({ db, stripe, now }));
 }
+
+/** A payment's row as the database holds it now. */
+export const paymentRow = async (id: string) => (await Payment.query(shared().db).findById(id)) as Payment;
 
 export const startStripeProxy = () => StripeProxy.start(shared().config.STRIPE_API_BASE);
 
