@@ -1,8 +1,10 @@
 // `npm run bench:releases [-- --evaluations 200]`: gate evaluations per second through
-// the whole platform (API → workflow Update → validator → activity → Postgres → answer),
+// the whole platform (API → workflow Update → validator → local activity → Postgres → answer),
 // beside the bare Postgres write the activity does (the same transaction, called in
-// process) in the same run, the two in alternating blocks so both meet the same machine load.
-// The ratio is what BENCHMARKS.md records.
+// process) in the same run, every side in alternating blocks so all meet the same machine load.
+// The ratio is what BENCHMARKS.md records. The other lines split the gap: the same Update from a
+// bare client (no API), the run's GET (the answer's read), and the FLOOR, Update round trips on
+// a trivial workflow of its own (updateFloor.workflows.ts) that show what Temporal itself costs here.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createReleaseActivities } from '../../activities/releases';
@@ -60,6 +62,7 @@ const SIDE_LABELS = [
   ['platform', 'platform: API → evaluateGate Update → answer'],
   ['write', 'bare Postgres write (recordReleaseState)'],
   ['client', 'evaluateGate Update from a bare client (no API)'],
+  ['read', 'GET of the platform run through the API (what the answer reads and sends)'],
   ['noop', 'FLOOR: no-op Update'],
   ['localNoop', 'FLOOR: Update running a no-op local activity'],
   ['localWrite', 'FLOOR: Update whose local activity makes the bare write'],
@@ -108,6 +111,11 @@ async function main(): Promise<void> {
     if (res.status !== 200) throw new Error(`evaluation ${i} answered ${res.status}: ${JSON.stringify(res.body)}`);
   };
 
+  const read = async () => {
+    const res = await call(api.url, 'GET', `/api/v1/releases/runs/${publicId}`, { token: admin });
+    if (res.status !== 200) throw new Error(`the run's GET answered ${res.status}`);
+  };
+
   const client = await temporalClient();
   const direct = await createRun();
   const viaClient = async (i: number) => void (await evaluateReleaseGate(client, direct, { gateKey: 'change', status: statusOf(i), actor: 'bench' }));
@@ -116,7 +124,7 @@ async function main(): Promise<void> {
   const variant = variantOptions && (await startFloor(config, client, await writerOfNewRun(), variantOptions, 'variant'));
   const variantSides = variant ? Object.fromEntries(Object.entries(variant.sides).map(([name, side]) => [`variant ${name}`, side])) : {};
   const write = await writerOfNewRun();
-  const sides: Record<string, (i: number) => Promise<void>> = { platform, write, client: viaClient, ...floor.sides, ...variantSides };
+  const sides: Record<string, (i: number) => Promise<void>> = { platform, write, client: viaClient, read, ...floor.sides, ...variantSides };
   const alternation = alternating(EVALUATIONS, Object.values(sides));
   const running = floor.worker.runUntil(variant ? variant.worker.runUntil(alternation) : alternation);
   const timings = await (worker ? worker.runUntil(running) : running);
