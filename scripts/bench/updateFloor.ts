@@ -43,7 +43,12 @@ export async function startFloor(
     dataConverter: dataConverterOf(config),
     ...options,
   });
-  const handle = await client.workflow.start(updateFloor, { taskQueue, workflowId: `bench-update-floor-${randomUUID()}` });
+  // A bench that dies before its stop signal leaves no run open for long.
+  const handle = await client.workflow.start(updateFloor, {
+    taskQueue,
+    workflowId: `bench-update-floor-${randomUUID()}`,
+    workflowExecutionTimeout: '1 hour',
+  });
   return {
     worker,
     sides: {
