@@ -125,11 +125,14 @@ async function main(): Promise<void> {
   const variantSides = variant ? Object.fromEntries(Object.entries(variant.sides).map(([name, side]) => [`variant ${name}`, side])) : {};
   const write = await writerOfNewRun();
   const sides: Record<string, (i: number) => Promise<void>> = { platform, write, client: viaClient, read, ...floor.sides, ...variantSides };
-  const alternation = alternating(EVALUATIONS, Object.values(sides));
-  const running = floor.worker.runUntil(variant ? variant.worker.runUntil(alternation) : alternation);
+  const measure = async () => {
+    const timings = await alternating(EVALUATIONS, Object.values(sides));
+    await Promise.all([floor.stop(), variant?.stop()]);
+    return timings;
+  };
+  const running = floor.worker.runUntil(variant ? variant.worker.runUntil(measure()) : measure());
   const timings = await (worker ? worker.runUntil(running) : running);
   const timing = Object.fromEntries(Object.keys(sides).map((name, k) => [name, timings[k]]));
-  await Promise.all([floor.stop(), variant?.stop()]);
 
   const load = loadavg()[0].toFixed(1);
   const ratio = (name: string) => (timing[name].perSecond / timing.write.perSecond).toFixed(3);

@@ -22,6 +22,7 @@ export interface Floor {
   worker: Worker;
   /** A no-op Update; one whose handler runs a no-op local activity; one whose local activity makes the write. */
   sides: Record<'noop' | 'localNoop' | 'localWrite', (i: number) => Promise<void>>;
+  /** Ends the floor's run; call it while the worker still runs, which completes it. */
   stop(): Promise<void>;
 }
 
@@ -56,6 +57,9 @@ export async function startFloor(
       localNoop: async (i) => void (await handle.executeUpdate(localNoopUpdate, { args: [i] })),
       localWrite: async (i) => void (await handle.executeUpdate(localWriteUpdate, { args: [i] })),
     },
-    stop: () => handle.signal(stopSignal),
+    stop: async () => {
+      await handle.signal(stopSignal);
+      await handle.result();
+    },
   };
 }
