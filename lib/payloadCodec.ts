@@ -3,15 +3,12 @@
 // configured key decrypts, and the key id travels in each payload's metadata.
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AES_GCM_IV_BYTES, AES_GCM_TAG_BYTES, open, seal } from './aesGcm';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA_KEY = 'encryption-key-id';
 export const PAYLOAD_KEY_BYTES = 32;
 
-const CIPHER = 'aes-256-gcm';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -60,30 +57,28 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     return Promise.resolve(payloads.map((payload) => (isEncrypted(payload) ? this.decrypt(payload) : payload)));
   }
 
+  // Stored layout iv | ciphertext | tag: histories already in Temporal depend on it.
   private encrypt(payload: Payload): Payload {
     const kid = this.activeKeyId;
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(CIPHER, this.key(kid), iv);
-    // The key id is authenticated too: a payload relabelled with another key id does not decrypt.
-    cipher.setAAD(encoder.encode(kid));
     const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-    const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    // The key id is authenticated too: a payload relabelled with another key id does not decrypt.
+    const { iv, ciphertext, tag } = seal(this.key(kid), plain, encoder.encode(kid));
     return {
       metadata: { [METADATA_ENCODING_KEY]: encoder.encode(ENCRYPTED_ENCODING), [KEY_ID_METADATA_KEY]: encoder.encode(kid) },
-      data: sealed,
+      data: Buffer.concat([iv, ciphertext, tag]),
     };
   }
 
   private decrypt(payload: Payload): Payload {
     const kid = decoder.decode(payload.metadata?.[KEY_ID_METADATA_KEY]);
     const sealed = Buffer.from(payload.data ?? new Uint8Array());
-    if (sealed.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError('PAYLOAD_UNDECRYPTABLE', 'encrypted payload is truncated');
-    const decipher = createDecipheriv(CIPHER, this.key(kid), sealed.subarray(0, IV_BYTES));
-    decipher.setAAD(encoder.encode(kid));
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    if (sealed.length < AES_GCM_IV_BYTES + AES_GCM_TAG_BYTES) throw new PayloadDecryptionError('PAYLOAD_UNDECRYPTABLE', 'encrypted payload is truncated');
+    const key = this.key(kid);
+    const tagStart = sealed.length - AES_GCM_TAG_BYTES;
+    const parts = { iv: sealed.subarray(0, AES_GCM_IV_BYTES), ciphertext: sealed.subarray(AES_GCM_IV_BYTES, tagStart), tag: sealed.subarray(tagStart) };
     let plain: Buffer;
     try {
-      plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      plain = open(key, parts, encoder.encode(kid));
     } catch {
       throw new PayloadDecryptionError('PAYLOAD_UNDECRYPTABLE', `payload encrypted with key "${kid}" fails authentication (tampered, or another key under that id)`);
     }
