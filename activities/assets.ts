@@ -36,6 +36,9 @@ async function failingOnInvalidContent<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What `processUpload` found: the conversion of a clean (or released) upload, or the verdict on an infected one. */
+export type ProcessedUpload = { clean: true; output: ConversionOutput } | { clean: false; scan: ScanResult };
+
 export function createAssetActivities(deps: AssetActivityDeps) {
   const { db, storage, scanner, search, buckets } = deps;
 
@@ -69,11 +72,38 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function scanUpload(assetId: string): Promise<ScanResult> {
     const asset = await loadAsset(assetId);
-    const verdict = await whileHeartbeating(() => assets.withSourceFile(storage, buckets, asset, (filePath) => scanner.scan(filePath)));
+    return whileHeartbeating(() => assets.withSourceFile(storage, buckets, asset, (filePath) => scanFile(assetId, filePath)));
+  }
+
+  async function scanFile(assetId: string, filePath: string): Promise<ScanResult> {
+    const verdict = await scanner.scan(filePath);
     const scan: ScanResult = { clean: verdict.clean, signature: verdict.signature, engine: verdict.engine, scannedAt: new Date().toISOString() };
     await assets.recordScan(db, assetId, scan);
     await recordEvent(assetId, 'scanned', scan.clean ? 'clean' : 'infected', { ...scan });
     return scan;
+  }
+
+  /**
+   * Verify, scan (uploads only: a released false positive was judged by an admin) and convert from ONE
+   * download of the server-only copy. The bytes converted are the bytes scanned and verified: the same
+   * local file, in a directory of this attempt's own, which nothing else writes to.
+   */
+  async function processUpload(input: AssetConversionInput): Promise<ProcessedUpload> {
+    const asset = await loadAsset(input.assetId);
+    return failingOnInvalidContent(() =>
+      whileHeartbeating(async () => {
+        const sizeBytes = await assets.checkSourceObject(deps, asset);
+        return assets.withSourceFile(storage, buckets, asset, async (filePath): Promise<ProcessedUpload> => {
+          const kind = await assets.checkSourceFile(deps, asset, filePath);
+          await recordEvent(asset.id, 'verified', 'ok', { sizeBytes, kind });
+          if (input.reason === 'upload') {
+            const scan = await scanFile(asset.id, filePath);
+            if (!scan.clean) return { clean: false, scan };
+          }
+          return { clean: true, output: await convertFile(asset, (budget, signal) => assets.convertSourceFile(deps, asset, filePath, signal, budget)) };
+        });
+      }),
+    );
   }
 
   async function quarantineUpload(assetId: string, signature: string): Promise<void> {
@@ -83,15 +113,19 @@ export function createAssetActivities(deps: AssetActivityDeps) {
 
   async function convertAsset(assetId: string): Promise<ConversionOutput> {
     const asset = await loadAsset(assetId);
-    const signal = Context.current().cancellationSignal;
+    return convertFile(asset, (budget, signal) => failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget))));
+  }
+
+  /** Runs `convert` with this attempt's poison-file budget, cleans up after a deletion, records `converted`. */
+  async function convertFile(asset: Asset, convert: (budget: assets.AttemptBudget, signal: AbortSignal) => Promise<ConversionOutput>): Promise<ConversionOutput> {
     const budget = { attempt: currentCall().attempt, maxAttempts: deps.converterMaxAttempts };
     let output: ConversionOutput;
     try {
-      output = await failingOnInvalidContent(() => whileHeartbeating(() => assets.convertUpload(deps, asset, signal, budget)));
+      output = await convert(budget, Context.current().cancellationSignal);
     } finally {
-      await removeObjectsIfDeleted(assetId);
+      await removeObjectsIfDeleted(asset.id);
     }
-    await recordEvent(assetId, 'converted', 'ok', { renditions: output.renditions.map((r) => r.name), metadata: output.metadata });
+    await recordEvent(asset.id, 'converted', 'ok', { renditions: output.renditions.map((r) => r.name), metadata: output.metadata });
     return output;
   }
 
@@ -114,6 +148,12 @@ export function createAssetActivities(deps: AssetActivityDeps) {
   async function completeIngestion(assetId: string, output: ConversionOutput): Promise<void> {
     await assets.completeIngestion(db, buckets.private, assetId, output);
     await recordEvent(assetId, 'ready', 'ok');
+  }
+
+  /** `indexAsset` then `completeIngestion` in one call: both are safe to repeat, so a retry repeats both. */
+  async function finishIngestion(assetId: string, output: ConversionOutput): Promise<void> {
+    await indexAsset(assetId);
+    await completeIngestion(assetId, output);
   }
 
   async function failIngestion(assetId: string, reason: string): Promise<void> {
@@ -161,8 +201,10 @@ export function createAssetActivities(deps: AssetActivityDeps) {
     scanUpload,
     quarantineUpload,
     convertAsset,
+    processUpload,
     indexAsset,
     completeIngestion,
+    finishIngestion,
     failIngestion,
   };
 }

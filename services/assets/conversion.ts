@@ -36,21 +36,31 @@ export async function withSourceFile<T>(storage: Storage, buckets: AssetBuckets,
 }
 
 /** The upload's server-only copy must be there, of the declared size, checksum (when given) and kind. */
-export async function verifyUpload({ storage, converter, buckets }: ConversionDeps, asset: Asset): Promise<{ kind: AssetKind; sizeBytes: number }> {
+export async function verifyUpload(deps: ConversionDeps, asset: Asset): Promise<{ kind: AssetKind; sizeBytes: number }> {
+  const sizeBytes = await checkSourceObject(deps, asset);
+  const kind = await withSourceFile(deps.storage, deps.buckets, asset, (filePath) => checkSourceFile(deps, asset, filePath));
+  return { kind, sizeBytes };
+}
+
+/** The server-only copy is there and of the declared size (a HEAD, before anything is downloaded); answers its size. */
+export async function checkSourceObject({ storage, buckets }: ConversionDeps, asset: Asset): Promise<number> {
   const head = await storage.head(buckets.private, sourceKey(asset));
   if (!head) throw new InvalidContentError('the uploaded object is missing');
   if (head.sizeBytes !== Number(asset.sizeBytes)) {
     throw new InvalidContentError(`size mismatch: declared ${asset.sizeBytes} bytes, uploaded ${head.sizeBytes}`);
   }
-  const { detected, checksum } = await withSourceFile(storage, buckets, asset, async (filePath) => ({
-    detected: await converter.detectKind(filePath),
-    checksum: asset.checksumSha256 ? await sha256File(filePath) : null,
-  }));
+  return head.sizeBytes;
+}
+
+/** The downloaded copy has the declared checksum (when given) and kind; answers the kind. */
+export async function checkSourceFile({ converter }: ConversionDeps, asset: Asset, filePath: string): Promise<AssetKind> {
+  const detected = await converter.detectKind(filePath);
+  const checksum = asset.checksumSha256 ? await sha256File(filePath) : null;
   if (checksum && checksum !== asset.checksumSha256) throw new InvalidContentError('checksum mismatch');
   if (detected !== asset.kind) {
     throw new InvalidContentError(`content does not match the declared type: declared ${asset.kind}, found ${detected}`);
   }
-  return { kind: detected, sizeBytes: head.sizeBytes };
+  return detected;
 }
 
 /** Which attempt at converting a file this is, of how many it gets. */
@@ -67,18 +77,27 @@ const POISON_REASONS: ReadonlySet<ConversionFailureReason> = new Set(['timeout',
  * so is a hang or crash on the last attempt the file gets: a poison file fails the asset, not the worker.
  */
 export async function convertUpload(deps: ConversionDeps, asset: Asset, signal: AbortSignal, budget: AttemptBudget): Promise<ConversionOutput> {
-  return withSourceFile(deps.storage, deps.buckets, asset, async (filePath) => {
-    try {
-      return await convertByKind(deps, asset, filePath, signal);
-    } catch (err) {
-      if (!(err instanceof ConversionError)) throw err;
-      if (!err.retryable) throw new InvalidContentError(err.message);
-      if (POISON_REASONS.has(err.reason) && budget.attempt >= budget.maxAttempts) {
-        throw new InvalidContentError(`${err.message} (attempt ${budget.attempt} of ${budget.maxAttempts})`);
-      }
-      throw err;
+  return withSourceFile(deps.storage, deps.buckets, asset, (filePath) => convertSourceFile(deps, asset, filePath, signal, budget));
+}
+
+/** `convertUpload` of a copy already downloaded to `filePath`; LibreOffice writes its PDF beside it. */
+export async function convertSourceFile(
+  deps: ConversionDeps,
+  asset: Asset,
+  filePath: string,
+  signal: AbortSignal,
+  budget: AttemptBudget,
+): Promise<ConversionOutput> {
+  try {
+    return await convertByKind(deps, asset, filePath, signal);
+  } catch (err) {
+    if (!(err instanceof ConversionError)) throw err;
+    if (!err.retryable) throw new InvalidContentError(err.message);
+    if (POISON_REASONS.has(err.reason) && budget.attempt >= budget.maxAttempts) {
+      throw new InvalidContentError(`${err.message} (attempt ${budget.attempt} of ${budget.maxAttempts})`);
     }
-  });
+    throw err;
+  }
 }
 
 async function convertByKind(deps: ConversionDeps, asset: Asset, filePath: string, signal: AbortSignal): Promise<ConversionOutput> {

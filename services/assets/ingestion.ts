@@ -104,9 +104,9 @@ async function settleAsset(
     const before = await Asset.query(trx).findById(assetId).forUpdate();
     if (!before || before.status === 'deleted') return;
     await extra?.(trx);
-    await Asset.query(trx).findById(assetId).patch({ status, ...patch, updatedAt: new Date() });
+    const [after] = await Asset.query(trx).where('id', assetId).patch({ status, ...patch, updatedAt: new Date() }).returning('*');
     if (before.status === status) return;
-    const after = (await Asset.query(trx).findById(assetId).withGraphFetched('renditions')) as Asset;
+    await after.$fetchGraph('renditions', { transaction: trx });
     await recordOutboxEvent(trx, `asset.${status}`, { asset: after.toView() });
   });
 }

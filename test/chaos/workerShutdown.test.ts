@@ -26,7 +26,7 @@ describe('graceful worker shutdown (SIGTERM)', () => {
     workers.push(worker);
     await waitFor('the conversion to be running on the worker', async () => {
       const { raw } = await handle.describe();
-      return raw.pendingActivities?.some((a) => a.activityType?.name === 'convertAsset' && Number(a.attempt) === 1 && a.lastStartedTime)
+      return raw.pendingActivities?.some((a) => a.activityType?.name === 'processUpload' && Number(a.attempt) === 1 && a.lastStartedTime)
         ? true
         : undefined;
     });

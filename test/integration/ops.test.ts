@@ -64,7 +64,7 @@ describe('ops CLI against the real API (issue 7)', function () {
     const converterDown = async () => {
       throw ApplicationFailure.nonRetryable('the converter is unavailable', 'ConverterUnavailable');
     };
-    const worker = await createWorker(ASSETS_TASK_QUEUE, { convertAsset: converterDown });
+    const worker = await createWorker(ASSETS_TASK_QUEUE, { processUpload: converterDown });
     await worker.runUntil(Promise.all(failedRuns.map((run) => untilClosed(run).catch(() => undefined))));
   });
 

@@ -99,11 +99,11 @@ describe('untrusted files: the upload URL cannot change what the platform uses (
       ?.activities as AssetActivities;
     let replaced = 0;
     // The copy is taken when the run starts; the planted file lands before anything reads the copy.
-    const verifyAfterPlanting: AssetActivities['verifyUpload'] = async (assetId) => {
+    const processAfterPlanting: AssetActivities['processUpload'] = async (input) => {
       replaced = (await put(session, planted(bytes))).status;
-      return real.verifyUpload(assetId);
+      return real.processUpload(input);
     };
-    const result = await ingestAndRun(session.id, { verifyUpload: verifyAfterPlanting });
+    const result = await ingestAndRun(session.id, { processUpload: processAfterPlanting });
     expect(replaced, 'the presigned URL still accepted the PUT').to.equal(200);
     expect(result.status).to.equal('ready');
     const asset = await assetView(session.id);

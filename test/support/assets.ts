@@ -50,7 +50,7 @@ export async function uploadAsset(apiUrl: string, token: string, filename: strin
 export function scanBeingRetried(handle: WorkflowHandle): Promise<true> {
   return waitFor('the scan failing on clamd and being retried', async () => {
     const { raw } = await handle.describe();
-    const scan = raw.pendingActivities?.find((a) => a.activityType?.name === 'scanUpload');
+    const scan = raw.pendingActivities?.find((a) => a.activityType?.name === 'processUpload');
     // Read through the client's data converter: with encrypted payloads the message is in encrypted attributes.
     const lastFailure = await decodeOptionalFailureToOptionalError(handle.client.options.loadedDataConverter, scan?.lastFailure ?? undefined);
     return scan && Number(scan.attempt) >= 2 && lastFailure?.message.includes('clamd at ') ? true : undefined;
