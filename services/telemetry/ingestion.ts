@@ -32,8 +32,9 @@ function rejectUnknownSources(allowed: Set<string>, strict: boolean, events: Tel
 /**
  * The bulk insert: one statement for a whole request, reading the events straight from the
  * request's JSON (validated as it is, uncoerced) instead of a copy rebuilt in JavaScript.
+ * Postgres counts the stored rows by status: the API reads one row back, not one per event.
  */
-const INSERT_EVENTS = `INSERT INTO telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status)
+const INSERT_EVENTS = `WITH stored AS (INSERT INTO telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status)
   SELECT e."eventId", e.source, e.name, e."occurredAt", e."userId", coalesce(e.scope, ?), e.properties,
          CASE WHEN NOT ?::boolean OR e."userId" IS NULL OR c.status = 'granted' THEN 'accepted' ELSE 'suppressed' END
   FROM ROWS FROM (jsonb_to_recordset(?::jsonb -> 'events')
@@ -45,7 +46,8 @@ const INSERT_EVENTS = `INSERT INTO telemetry_events (event_id, source, name, occ
   WHERE e.source = ANY(?::text[])
   ORDER BY e.ordinality
   ON CONFLICT (event_id) DO NOTHING
-  RETURNING status`;
+  RETURNING status)
+  SELECT count(*) FILTER (WHERE status = 'accepted')::int AS accepted, count(*) FILTER (WHERE status = 'suppressed')::int AS suppressed FROM stored`;
 
 /**
  * Stores the events of an ingestion request with one INSERT: events of a source not
@@ -58,9 +60,8 @@ async function storeEvents(db: Db, settings: IngestionSettings, requestJson: str
   const { rows } = (await db.transaction(async (trx) => {
     await holdIngestionShared(trx);
     return trx.raw(INSERT_EVENTS, [scope, settings.TELEMETRY_CONSENT_HARD_BLOCK, requestJson, scope, [...allowed]]);
-  })) as { rows: Array<{ status: 'accepted' | 'suppressed' }> };
-  const accepted = rows.filter((r) => r.status === 'accepted').length;
-  return { accepted, suppressed: rows.length - accepted };
+  })) as { rows: Array<{ accepted: number; suppressed: number }> };
+  return rows[0];
 }
 
 /** Ingests a request's events (`requestJson` is the request body they were parsed from) and says what became of them. */
