@@ -1,11 +1,16 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type FormatDefinition, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats';
 import type { TSchema } from '@sinclair/typebox';
+import { isDateTime } from './dateTime';
 import { badRequest, type ErrorDetail } from './errors';
 
 function makeAjv(coerceTypes: boolean): Ajv {
   const ajv = new Ajv({ allErrors: true, coerceTypes, useDefaults: true, strict: false });
   addFormats(ajv);
+  // The same check, faster (see lib/dateTime.ts); comparisons stay ajv-formats' own.
+  const { compare } = fullFormats['date-time'] as FormatDefinition<string>;
+  ajv.addFormat('date-time', { type: 'string', validate: isDateTime, compare });
   return ajv;
 }
 

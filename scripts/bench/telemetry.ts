@@ -6,7 +6,8 @@
 //     claim, Postgres → gzip → S3, commit) beside the same batches through the same Postgres → gzip
 //     pipeline into /dev/null.
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { createGzip } from 'node:zlib';
 import { Worker } from '@temporalio/worker';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from 'pg';
+import type { ChildProcess } from 'node:child_process';
 import { batchLines, type EventRange } from '../../services/telemetry';
 import { EXPORT_CHECKPOINT } from '../../db/models/Telemetry';
 import { logger } from '../../lib/logger';
@@ -37,11 +39,14 @@ const { values } = parseArgs({
     ingest: { type: 'string', default: '100000' },
     export: { type: 'string', default: '1000000' },
     clients: { type: 'string', default: '4' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const INGEST_EVENTS = Number(values.ingest);
 const EXPORT_EVENTS = Number(values.export);
 const CLIENTS = Number(values.clients);
+/** A directory for a V8 CPU profile of the API process (written when it exits). */
+const CPU_PROF_DIR = values['cpu-prof'];
 const REQUEST_EVENTS = 1000;
 /** Both sides of (a) first run this many events untimed, so neither is timed while its code is still being compiled. */
 const WARMUP_EVENTS = 10_000;
@@ -122,13 +127,33 @@ async function copyEventsTimed(events: TelemetryEventInput[]): Promise<number> {
   return seconds(started);
 }
 
+/**
+ * CPU milliseconds (user + system) a process has used so far, from /proc: the API's cost per
+ * request, which unlike its rate does not depend on what else the machine runs.
+ */
+function cpuMillis(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat(5); the split leaves out the first two.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** (a) API ingestion and COPY of rows of the same shape, each timed after an untimed warm-up of WARMUP_EVENTS. */
-async function benchIngestion(apiUrl: string) {
+async function benchIngestion(apiUrl: string, apiPid: number) {
   await ingestViaApi(apiUrl, benchEvents(WARMUP_EVENTS, `api-warmup-${randomUUID()}`));
+  const cpuBefore = cpuMillis(apiPid);
   const apiRate = INGEST_EVENTS / (await ingestViaApi(apiUrl, benchEvents(INGEST_EVENTS, `api-${randomUUID()}`)));
+  const apiCpuPerRequest = (cpuMillis(apiPid) - cpuBefore) / (INGEST_EVENTS / REQUEST_EVENTS);
   await copyEventsTimed(benchEvents(WARMUP_EVENTS, `copy-warmup-${randomUUID()}`));
   const copyRate = INGEST_EVENTS / (await copyEventsTimed(benchEvents(INGEST_EVENTS, `copy-${randomUUID()}`)));
-  return { apiRate, copyRate };
+  return { apiRate, copyRate, apiCpuPerRequest };
+}
+
+/** Stops the API: gracefully when it writes a CPU profile on exit, otherwise at once. */
+async function stopApi(child: ChildProcess): Promise<void> {
+  if (!CPU_PROF_DIR) return killHard(child);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 // A task queue of its own: another worker polling `telemetry` in the namespace (against
@@ -197,8 +222,12 @@ async function main(): Promise<void> {
   await emptyTelemetryTables();
   await grantConsents();
   // The API in a process of its own, as it is deployed: the bench's clients do not share its event loop.
-  const api = await startApiProcess({ RATE_LIMIT_BURST: '1000000', RATE_LIMIT_PER_MINUTE: '1000000' });
-  const { apiRate, copyRate } = await benchIngestion(api.url).finally(() => killHard(api.child));
+  const api = await startApiProcess({
+    RATE_LIMIT_BURST: '1000000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    ...(CPU_PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}` } : {}),
+  });
+  const { apiRate, copyRate, apiCpuPerRequest } = await benchIngestion(api.url, api.child.pid ?? 0).finally(() => stopApi(api.child));
 
   const worker = await benchWorker();
   await worker.runUntil(async () => {
@@ -218,6 +247,8 @@ async function main(): Promise<void> {
       `| (a) ingestion, events/s (API process: ${CLIENTS} clients × 1000-event requests; baseline: COPY) | ${INGEST_EVENTS} | ` +
         `${apiRate.toFixed(0)} | ${copyRate.toFixed(0)} | ${(apiRate / copyRate).toFixed(3)} |`,
     );
+    console.log(`| load average (1 min) at the end | | ${loadavg()[0].toFixed(1)} | | |`);
+    console.log(`| (a) API process CPU per 1000-event request, ms | ${INGEST_EVENTS} | ${apiCpuPerRequest.toFixed(1)} | | |`);
     console.log(
       `| (b) export, seconds (${result.batches} batches of ${config.TELEMETRY_EXPORT_BATCH_SIZE}, ${result.runs} runs; ` +
         `baseline: Postgres → gzip → /dev/null) | ${EXPORT_EVENTS} | ${exportSeconds.toFixed(1)} | ${baseline.toFixed(1)} | ` +

@@ -37,10 +37,12 @@ export interface ExportingRun {
   activityId?: string;
 }
 
-/** Inserts may run side by side; a claim or a revocation waits for them. */
-export async function holdIngestionShared(trx: Knex): Promise<void> {
-  await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [INGESTION_LOCK_KEY]);
-}
+/**
+ * Inserts may run side by side; a claim or a revocation waits for them. A statement of its
+ * own, run in the inserting transaction before the INSERT: under READ COMMITTED the INSERT's
+ * snapshot is then taken after the lock is granted, so it sees a revocation that held it.
+ */
+export const HOLD_INGESTION_SHARED = `SELECT pg_advisory_xact_lock_shared(${INGESTION_LOCK_KEY})`;
 
 /** Waits for the inserts in flight and keeps new ones out until the transaction ends. */
 export async function holdIngestionExclusive(trx: Knex): Promise<void> {

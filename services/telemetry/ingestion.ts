@@ -3,7 +3,8 @@ import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { tooLarge, unavailable, unprocessable } from '../../lib/errors';
 import { MAX_EVENTS_PER_REQUEST, type IngestEventsResponse, type RejectedEvent, type TelemetryEventInput } from '../../schemas/telemetry';
-import { holdIngestionShared } from './exportProtocol';
+import type { PoolClient } from 'pg';
+import { HOLD_INGESTION_SHARED } from './exportProtocol';
 
 export type IngestionSettings = Pick<
   Config,
@@ -32,20 +33,22 @@ function rejectUnknownSources(allowed: Set<string>, strict: boolean, events: Tel
 /**
  * The bulk insert: one statement for a whole request, reading the events straight from the
  * request's JSON (validated as it is, uncoerced) instead of a copy rebuilt in JavaScript.
+ * Postgres counts the stored rows by status: the API reads one row back, not one per event.
  */
-const INSERT_EVENTS = `INSERT INTO telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status)
-  SELECT e."eventId", e.source, e.name, e."occurredAt", e."userId", coalesce(e.scope, ?), e.properties,
-         CASE WHEN NOT ?::boolean OR e."userId" IS NULL OR c.status = 'granted' THEN 'accepted' ELSE 'suppressed' END
-  FROM ROWS FROM (jsonb_to_recordset(?::jsonb -> 'events')
+const INSERT_EVENTS = `WITH stored AS (INSERT INTO telemetry_events (event_id, source, name, occurred_at, user_id, scope, properties, status)
+  SELECT e."eventId", e.source, e.name, e."occurredAt", e."userId", coalesce(e.scope, $1), e.properties,
+         CASE WHEN NOT $2::boolean OR e."userId" IS NULL OR c.status = 'granted' THEN 'accepted' ELSE 'suppressed' END
+  FROM ROWS FROM (jsonb_to_recordset($3::jsonb -> 'events')
          AS ("eventId" text, source text, name text, "occurredAt" timestamptz, "userId" text, scope text, properties jsonb))
        WITH ORDINALITY AS e
   LEFT JOIN LATERAL (
-    SELECT status FROM telemetry_consents c WHERE c.user_id = e."userId" AND c.scope = coalesce(e.scope, ?) ORDER BY c.id DESC LIMIT 1
+    SELECT status FROM telemetry_consents c WHERE c.user_id = e."userId" AND c.scope = coalesce(e.scope, $1) ORDER BY c.id DESC LIMIT 1
   ) c ON true
-  WHERE e.source = ANY(?::text[])
+  WHERE e.source = ANY($4::text[])
   ORDER BY e.ordinality
   ON CONFLICT (event_id) DO NOTHING
-  RETURNING status`;
+  RETURNING status)
+  SELECT count(*) FILTER (WHERE status = 'accepted')::int AS accepted, count(*) FILTER (WHERE status = 'suppressed')::int AS suppressed FROM stored`;
 
 /**
  * Stores the events of an ingestion request with one INSERT: events of a source not
@@ -54,13 +57,24 @@ const INSERT_EVENTS = `INSERT INTO telemetry_events (event_id, source, name, occ
  * scope. Events without a user carry no personal data and need no consent.
  */
 async function storeEvents(db: Db, settings: IngestionSettings, requestJson: string, allowed: Set<string>) {
-  const scope = settings.TELEMETRY_DEFAULT_SCOPE;
-  const { rows } = (await db.transaction(async (trx) => {
-    await holdIngestionShared(trx);
-    return trx.raw(INSERT_EVENTS, [scope, settings.TELEMETRY_CONSENT_HARD_BLOCK, requestJson, scope, [...allowed]]);
-  })) as { rows: Array<{ status: 'accepted' | 'suppressed' }> };
-  const accepted = rows.filter((r) => r.status === 'accepted').length;
-  return { accepted, suppressed: rows.length - accepted };
+  const conn = (await db.client.acquireConnection()) as PoolClient;
+  try {
+    // BEGIN and the lock in one round trip (a simple query may hold several statements); the INSERT follows.
+    await conn.query(`BEGIN; ${HOLD_INGESTION_SHARED}`);
+    const { rows } = await conn.query<{ accepted: number; suppressed: number }>(INSERT_EVENTS, [
+      settings.TELEMETRY_DEFAULT_SCOPE,
+      settings.TELEMETRY_CONSENT_HARD_BLOCK,
+      requestJson,
+      [...allowed],
+    ]);
+    await conn.query('COMMIT');
+    return rows[0];
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
 }
 
 /** Ingests a request's events (`requestJson` is the request body they were parsed from) and says what became of them. */
