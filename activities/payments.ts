@@ -98,8 +98,7 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
     } catch (err) {
       classifyStripeError(err, 'StripeRefused');
     }
-    await payments.attachPaymentIntent(db, paymentId, intent.id, intent.client_secret);
-    const recorded = await loadPayment(paymentId);
+    const recorded = await payments.attachPaymentIntent(db, paymentId, intent.id, intent.client_secret);
     return { intentId: recorded.stripePaymentIntentId as string, clientSecret: recorded.stripeClientSecret };
   }
 

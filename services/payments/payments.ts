@@ -142,12 +142,17 @@ async function insertPayment(
   return Payment.fromDatabaseJson(rows[0]);
 }
 
-/** Records the payment's PaymentIntent and the client secret its payer confirms with, unless an earlier attempt already did. */
-export async function attachPaymentIntent(db: Db, paymentId: string, intentId: string, clientSecret: string | null): Promise<void> {
-  await Payment.query(db)
-    .findById(paymentId)
+/**
+ * Records the payment's PaymentIntent and the client secret its payer confirms with, unless an earlier attempt already
+ * did; answers the recorded ones (the update's own row, or the earlier attempt's read back).
+ */
+export async function attachPaymentIntent(db: Db, paymentId: string, intentId: string, clientSecret: string | null): Promise<Payment> {
+  const [attached] = await Payment.query(db)
+    .where('id', paymentId)
     .whereNull('stripePaymentIntentId')
-    .patch({ stripePaymentIntentId: intentId, stripeClientSecret: clientSecret, updatedAt: new Date() });
+    .patch({ stripePaymentIntentId: intentId, stripeClientSecret: clientSecret, updatedAt: new Date() })
+    .returning('*');
+  return attached ?? ((await findPayment(db, paymentId)) as Payment);
 }
 
 const MOVES_FROM: Partial<Record<PaymentStatus, PaymentStatus[]>> = {
