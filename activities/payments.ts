@@ -102,6 +102,15 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
     return { intentId: recorded.stripePaymentIntentId as string, clientSecret: recorded.stripeClientSecret };
   }
 
+  /**
+   * The first step of a capture run, one local activity: reopens a payment an earlier run failed on infrastructure
+   * (a reset replays it), then creates its PaymentIntent or answers the one already recorded.
+   */
+  async function openPaymentIntent(paymentId: string, options: { serverSide?: boolean } = {}): Promise<CreatedIntent> {
+    await payments.reopenFailedPayment(db, paymentId);
+    return createPaymentIntent(paymentId, options);
+  }
+
   /** Confirms the intent server-side with the payer's PaymentMethod; the outcome arrives as a webhook. */
   async function confirmPaymentIntent(paymentId: string, paymentMethodId: string): Promise<string> {
     const payment = await loadPayment(paymentId);
@@ -233,6 +242,7 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
 
   return {
     createPaymentIntent,
+    openPaymentIntent,
     confirmPaymentIntent,
     capturePaymentIntent,
     cancelPaymentIntent,

@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payments';
 import { applicationFailureOf, causeMessage } from './failures';
-import { BOOKKEEPING, LOCAL_BOOKKEEPING, LOCAL_STRIPE_CALLS, STRIPE_CALLS } from './paymentActivityOptions';
+import { BOOKKEEPING, LOCAL_STRIPE_CALLS, STRIPE_CALLS } from './paymentActivityOptions';
 import {
   cancelUpdate,
   captureUpdate,
@@ -31,7 +31,6 @@ import {
 const stripeCalls = proxyActivities<PaymentActivities>(STRIPE_CALLS);
 const bookkeeping = proxyActivities<PaymentActivities>(BOOKKEEPING);
 const localStripeCalls = proxyLocalActivities<PaymentActivities>(LOCAL_STRIPE_CALLS);
-const localBookkeeping = proxyLocalActivities<PaymentActivities>(LOCAL_BOOKKEEPING);
 
 /** Stripe's webhook types and the payment status each one means. */
 const OUTCOMES: Record<string, PaymentStatus> = {
@@ -134,7 +133,7 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   };
 
   try {
-    const created = await openPaymentIntent(input);
+    const created = await createIntent(input);
     // Histories from before the client secret answered a bare intent id here: their secret stays null.
     clientSecret = created.clientSecret ?? null;
     intentSettled = true;
@@ -182,16 +181,13 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
 
 /**
  * Reopens a payment an earlier run failed on infrastructure, then creates its PaymentIntent. Runs started since
- * the local-activity change do both in their first workflow task, which answers the clientSecret Update; older
- * runs replay their activity tasks (and those from before the reopen step, no reopen at all).
+ * the local-activity change do both in one local activity in their first workflow task, which answers the
+ * clientSecret Update; older runs replay their two activity tasks (and those from before the reopen step, one).
  */
-async function openPaymentIntent(input: PaymentCaptureInput): Promise<CreatedIntent> {
+async function createIntent(input: PaymentCaptureInput): Promise<CreatedIntent> {
   const { paymentId } = input;
   const options = { serverSide: Boolean(input.paymentMethodId) };
-  if (patched('intent-in-first-workflow-task')) {
-    await localBookkeeping.reopenFailedPayment(paymentId);
-    return localStripeCalls.createPaymentIntent(paymentId, options);
-  }
+  if (patched('intent-in-first-workflow-task')) return localStripeCalls.openPaymentIntent(paymentId, options);
   // Added after the first release: runs started before it carry no marker and skip this step on replay.
   if (patched('reopen-failed-payment-on-replay')) await bookkeeping.reopenFailedPayment(paymentId);
   return stripeCalls.createPaymentIntent(paymentId, options);

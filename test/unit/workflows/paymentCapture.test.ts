@@ -37,7 +37,7 @@ type Payment = WorkflowHandle<typeof paymentCapture>;
 
 /** Stripe and the ledger answering as they do for a payment that goes through. */
 function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
-  return new ActivityMocks<PaymentActivities>({
+  const mocks = new ActivityMocks<PaymentActivities>({
     reopenFailedPayment: async () => undefined,
     createPaymentIntent: async () => ({ intentId: 'pi_unit', clientSecret: 'pi_unit_secret_unit' }),
     confirmPaymentIntent: async () => 'processing',
@@ -48,6 +48,15 @@ function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
     recordPaymentStatus: async () => undefined,
     ...overrides,
   });
+  // The first step of a run (one local activity) is the two as activities/payments.ts composes them: the recorded
+  // calls show which of them ran, attempt by attempt.
+  const { reopenFailedPayment, createPaymentIntent } = mocks.activities as PaymentActivities;
+  const openPaymentIntent: PaymentActivities['openPaymentIntent'] = async (paymentId, options) => {
+    await reopenFailedPayment(paymentId);
+    return createPaymentIntent(paymentId, options);
+  };
+  Object.assign(mocks.activities, { openPaymentIntent });
+  return mocks;
 }
 
 /** A verified Stripe webhook as the API signals it. */
@@ -192,7 +201,7 @@ describe('paymentCapture workflow (mocked activities)', function () {
       expect(mocks.names()).to.not.include('confirmPaymentIntent');
     });
 
-    it('reopens the record and creates the intent as local activities in the first workflow task, scheduling no activity task', async () => {
+    it('reopens the record and creates the intent in one local activity in the first workflow task, scheduling no activity task', async () => {
       const input = payment('automatic');
       const mocks = paymentMocks();
       const events = await run([input], mocks, async (handle) => {
@@ -204,8 +213,8 @@ describe('paymentCapture workflow (mocked activities)', function () {
       // Everything the first workflow task decided is recorded before the second one is scheduled.
       const secondTask = events.findIndex((e, i) => i > 1 && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
       const localActivities = events.flatMap((e, i) => (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? [i] : []));
-      expect(localActivities).to.have.length(2);
-      expect(localActivities.every((i) => i < secondTask), 'both markers in the first task').to.equal(true);
+      expect(localActivities).to.have.length(1);
+      expect(localActivities[0], 'its marker in the first task').to.be.below(secondTask);
       const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
       expect(scheduled).to.deep.equal(['recordCapture']);
       expect(mocks.names()).to.deep.equal(['reopenFailedPayment', 'createPaymentIntent', 'recordCapture']);
