@@ -2,10 +2,11 @@ import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow
 
 // Stripe calls: the client times out after 10 s and never retries by itself;
 // five attempts over ~15 s ride out a Stripe blip, each with the same idempotency key.
-export const STRIPE_CALLS: ActivityOptions = {
+const STRIPE_TIMEOUT_AND_RETRIES = {
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-};
+} as const;
+export const STRIPE_CALLS: ActivityOptions = STRIPE_TIMEOUT_AND_RETRIES;
 
 // Postgres bookkeeping: short transactions, retried longer since nothing else can settle the record.
 export const BOOKKEEPING: ActivityOptions = {
@@ -21,8 +22,4 @@ export const BOOKKEEPING: ActivityOptions = {
 // open up to ~1.5 min, then the run fails as before. A worker crash mid-way times the task out (10 s) and the
 // next worker runs the step again from its first attempt: harmless, as the step reads its record first and
 // Stripe sees the same key.
-export const LOCAL_STRIPE_CALLS: LocalActivityOptions = {
-  startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-  localRetryThreshold: '1 minute',
-};
+export const LOCAL_STRIPE_CALLS: LocalActivityOptions = { ...STRIPE_TIMEOUT_AND_RETRIES, localRetryThreshold: '1 minute' };
