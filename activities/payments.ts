@@ -98,9 +98,17 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
     } catch (err) {
       classifyStripeError(err, 'StripeRefused');
     }
-    await payments.attachPaymentIntent(db, paymentId, intent.id, intent.client_secret);
-    const recorded = await loadPayment(paymentId);
+    const recorded = await payments.attachPaymentIntent(db, paymentId, intent.id, intent.client_secret);
     return { intentId: recorded.stripePaymentIntentId as string, clientSecret: recorded.stripeClientSecret };
+  }
+
+  /**
+   * The first step of a capture run, one local activity: reopens a payment an earlier run failed on infrastructure
+   * (a reset replays it), then creates its PaymentIntent or answers the one already recorded.
+   */
+  async function openPaymentIntent(paymentId: string, options: { serverSide?: boolean } = {}): Promise<CreatedIntent> {
+    await payments.reopenFailedPayment(db, paymentId);
+    return createPaymentIntent(paymentId, options);
   }
 
   /** Confirms the intent server-side with the payer's PaymentMethod; the outcome arrives as a webhook. */
@@ -234,6 +242,7 @@ export function createPaymentActivities({ db, stripe, now = Date.now }: PaymentA
 
   return {
     createPaymentIntent,
+    openPaymentIntent,
     confirmPaymentIntent,
     capturePaymentIntent,
     cancelPaymentIntent,

@@ -1,7 +1,7 @@
 // Records event histories into test/replay/, which the replay suite replays
 // against the current workflow code (a non-deterministic change fails it).
 //
-//   npm run history:record -- <workflowId> <name>   one run, as test/replay/<name>.json
+//   npm run history:record -- <workflowId> <name> [runId]   one run (the latest, or runId), as test/replay/<name>.json
 //   npm run history:record -- --all                 the newest completed run of every workflow
 //                                                   type, as test/replay/<type>-latest.json
 //
@@ -43,11 +43,11 @@ async function recordEveryType(client: Client): Promise<number> {
 async function main(args: string[]): Promise<void> {
   const all = args[0] === '--all';
   if (!all && (!args[0] || !args[1] || !/^[A-Za-z0-9._-]+$/.test(args[1]))) {
-    throw new Error('usage: npm run history:record -- <workflowId> <name: letters, digits, . _ -> | --all');
+    throw new Error('usage: npm run history:record -- <workflowId> <name: letters, digits, . _ -> [runId] | --all');
   }
   const client = await connectClient(loadConfigOrExit());
   try {
-    if (!all) return await record(client, args[0], undefined, args[1]);
+    if (!all) return await record(client, args[0], args[2], args[1]);
     if ((await recordEveryType(client)) > 0) process.exitCode = 1;
   } finally {
     await client.connection.close();

@@ -1,8 +1,12 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 
-/** The ApplicationFailure of `type` an activity raised, if that is why `err` happened. */
+/**
+ * The ApplicationFailure of `type` an activity raised, if that is why `err` happened. An activity's failure comes
+ * wrapped in an ActivityFailure; a local activity's reaches the workflow as the ApplicationFailure itself.
+ */
 export function applicationFailureOf(err: unknown, type: string): ApplicationFailure | null {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type ? err.cause : null;
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === type ? failure : null;
 }
 
 /** What went wrong, in words: the activity's own error rather than the wrapper. */

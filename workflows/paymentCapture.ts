@@ -1,7 +1,16 @@
-import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payments';
 import { applicationFailureOf, causeMessage } from './failures';
-import { BOOKKEEPING, STRIPE_CALLS } from './paymentActivityOptions';
+import { BOOKKEEPING, LOCAL_STRIPE_CALLS, STRIPE_CALLS } from './paymentActivityOptions';
 import {
   cancelUpdate,
   captureUpdate,
@@ -15,11 +24,13 @@ import {
   type PaymentCaptureResult,
   type PaymentStatus,
   type PaymentUpdateRejection,
+  type CreatedIntent,
   type StripeEventSignal,
 } from './paymentCapture.contract';
 
 const stripeCalls = proxyActivities<PaymentActivities>(STRIPE_CALLS);
 const bookkeeping = proxyActivities<PaymentActivities>(BOOKKEEPING);
+const localStripeCalls = proxyLocalActivities<PaymentActivities>(LOCAL_STRIPE_CALLS);
 
 /** Stripe's webhook types and the payment status each one means. */
 const OUTCOMES: Record<string, PaymentStatus> = {
@@ -122,9 +133,7 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
   };
 
   try {
-    // Added after the first release: runs started before it carry no marker and skip this step on replay.
-    if (patched('reopen-failed-payment-on-replay')) await bookkeeping.reopenFailedPayment(paymentId);
-    const created = await stripeCalls.createPaymentIntent(paymentId, { serverSide: Boolean(input.paymentMethodId) });
+    const created = await createIntent(input);
     // Histories from before the client secret answered a bare intent id here: their secret stays null.
     clientSecret = created.clientSecret ?? null;
     intentSettled = true;
@@ -168,6 +177,20 @@ export async function paymentCapture(input: PaymentCaptureInput): Promise<Paymen
     await bookkeeping.recordPaymentStatus(paymentId, 'failed', { code: 'processing_error', reason: detail });
     throw err;
   }
+}
+
+/**
+ * Reopens a payment an earlier run failed on infrastructure, then creates its PaymentIntent. Runs started since
+ * the local-activity change do both in one local activity in their first workflow task, which answers the
+ * clientSecret Update; older runs replay their two activity tasks (and those from before the reopen step, one).
+ */
+async function createIntent(input: PaymentCaptureInput): Promise<CreatedIntent> {
+  const { paymentId } = input;
+  const options = { serverSide: Boolean(input.paymentMethodId) };
+  if (patched('intent-in-first-workflow-task')) return localStripeCalls.openPaymentIntent(paymentId, options);
+  // Added after the first release: runs started before it carry no marker and skip this step on replay.
+  if (patched('reopen-failed-payment-on-replay')) await bookkeeping.reopenFailedPayment(paymentId);
+  return stripeCalls.createPaymentIntent(paymentId, options);
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 import { installRuntime } from '../../workers/runtime';
 import { createPayment, postWebhook, stripeEvent } from '../../test/support/payments';
 import { closeShared, createWorker, shared, startApi, temporalClient } from '../../test/support/shared';
+import { loadShape } from './loop';
 
 const { values } = parseArgs({
   options: { payments: { type: 'string', default: '100' }, concurrency: { type: 'string', default: '10' } },
@@ -23,18 +24,9 @@ const { values } = parseArgs({
 const PAYMENTS = Number(values.payments);
 const CONCURRENCY = Number(values.concurrency);
 
+/** Payments per second of `count` runs of `one`, CONCURRENCY at once (the loop bench:starts uses too). */
 async function perSecond(count: number, one: () => Promise<void>): Promise<number> {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) {
-        next += 1;
-        await one();
-      }
-    }),
-  );
-  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+  return (await loadShape(count, CONCURRENCY, one)).perSecond;
 }
 
 async function main(): Promise<void> {

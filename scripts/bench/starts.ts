@@ -33,6 +33,7 @@ import { call, tokenFor } from '../../test/support/http';
 import { closeShared, shared } from '../../test/support/shared';
 import { waitFor } from '../../test/support/wait';
 import { freePort, killHard, startApiProcess, startWorkerProcess } from '../../test/support/workerProcess';
+import { measured, type Figures } from './loop';
 
 const { values } = parseArgs({
   options: {
@@ -48,39 +49,6 @@ const LEVELS = values.concurrency.split(',').map(Number);
 const ITERATIONS = Number(values.iterations);
 const PAYMENTS = Number(values.payments);
 const ROOT = path.resolve(__dirname, '../..');
-
-interface Figures {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-/** omes' GenericExecutor: `iterations` runs of `iteration`, at most `concurrency` at once. */
-async function loadShape(iterations: number, concurrency: number, iteration: () => Promise<void>): Promise<Figures> {
-  const latencies: number[] = [];
-  let begun = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (begun < iterations) {
-        begun += 1;
-        const t = process.hrtime.bigint();
-        await iteration();
-        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { perSecond: iterations / seconds, p50: at(0.5), p99: at(0.99) };
-}
-
-/** The same shape untimed first (connections, JIT, the server's caches), then timed. */
-async function measured(iterations: number, concurrency: number, iteration: () => Promise<void>): Promise<Figures> {
-  await loadShape(concurrency * 5, concurrency, iteration);
-  return loadShape(iterations, concurrency, iteration);
-}
 
 /** Something the stack runner defines (scripts/stack.sh is sourceable): one place for the CLI and the pragmas. */
 function fromStackRunner(script: string): string[] {

@@ -2,7 +2,7 @@
 // then moved through its statuses by the capture workflow's activities.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { Payment } from '../../db/models/Payment';
+import { Payment, type Coupon } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { badRequest, conflict, unprocessable } from '../../lib/errors';
 import type { CreatePaymentBody, PaymentStatus } from '../../schemas/payments';
@@ -78,7 +78,7 @@ async function existingPayment(db: Db, customerId: string, key: string, hash: st
 }
 
 /** The amount and currency charged: the listed price's, or the ones staff gave. */
-async function chargeOf(trx: Knex.Transaction, body: CreatePaymentBody): Promise<{ priceId: string | null; amountCents: number; currency: string; description: string | null }> {
+async function chargeOf(trx: Db | Knex.Transaction, body: CreatePaymentBody): Promise<{ priceId: string | null; amountCents: number; currency: string; description: string | null }> {
   if (body.priceId === undefined) {
     return { priceId: null, amountCents: body.amountCents as number, currency: body.currency as string, description: body.description ?? null };
   }
@@ -86,54 +86,73 @@ async function chargeOf(trx: Knex.Transaction, body: CreatePaymentBody): Promise
   return { priceId: price.id, amountCents: Number(price.amountCents), currency: price.currency, description: body.description ?? price.description };
 }
 
-/** Prices a new payment and records it, reserving a use of its coupon, in one transaction. */
+/**
+ * Prices a new payment and records it with one `insert … returning`; a payment with a coupon reserves a use of it
+ * in the same transaction, one without needs none (the price is read once, the insert is atomic by itself).
+ */
 async function recordPayment(db: Db, settings: PaymentSettings, request: PaymentRequest, hash: string): Promise<Payment> {
+  const code = request.body.couponCode;
+  if (!code) return insertPayment(db, settings, request, hash, () => Promise.resolve(null));
+  return db.transaction((trx) => insertPayment(trx, settings, request, hash, () => reserveCoupon(trx, code)));
+}
+
+/** Prices the payment (after its currency is checked, a use of its coupon is reserved) and inserts it. */
+async function insertPayment(
+  db: Db | Knex.Transaction,
+  settings: PaymentSettings,
+  request: PaymentRequest,
+  hash: string,
+  reserve: () => Promise<Coupon | null>,
+): Promise<Payment> {
   const { body, key } = request;
   const taxRegion = taxRegionOf(settings, request);
   const taxRate = taxRateOf(settings.taxTable, taxRegion);
-  return db.transaction(async (trx) => {
-    const charge = await chargeOf(trx, body);
-    if (!settings.allowedCurrencies.includes(charge.currency)) {
-      throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
-    }
-    const coupon = body.couponCode ? await reserveCoupon(trx, body.couponCode) : null;
-    const price = priceOf({
-      amountCents: charge.amountCents,
-      currency: charge.currency,
-      taxRate,
-      taxInclusive: settings.taxInclusive,
-      coupon,
-      maxCouponPercentage: settings.maxCouponPercentage,
-    });
-    const rows = await trx('payments')
-      .insert({
-        id: randomUUID(),
-        customerId: body.customerId,
-        idempotencyKey: key,
-        requestHash: hash,
-        ...charge,
-        ...price,
-        taxRegion,
-        couponCode: coupon?.code ?? null,
-        couponState: coupon ? 'reserved' : null,
-        captureMethod: body.captureMethod,
-        status: 'pending',
-      })
-      .onConflict(['customer_id', 'idempotency_key'])
-      .ignore()
-      .returning('id');
-    // A concurrent request with the same key won the insert: roll back this coupon reservation.
-    if (rows.length === 0) throw new LostInsertRace();
-    return (await findPayment(trx, rows[0].id)) as Payment;
+  const charge = await chargeOf(db, body);
+  if (!settings.allowedCurrencies.includes(charge.currency)) {
+    throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
+  }
+  const coupon = await reserve();
+  const price = priceOf({
+    amountCents: charge.amountCents,
+    currency: charge.currency,
+    taxRate,
+    taxInclusive: settings.taxInclusive,
+    coupon,
+    maxCouponPercentage: settings.maxCouponPercentage,
   });
+  const rows: Record<string, unknown>[] = await db('payments')
+    .insert({
+      id: randomUUID(),
+      customerId: body.customerId,
+      idempotencyKey: key,
+      requestHash: hash,
+      ...charge,
+      ...price,
+      taxRegion,
+      couponCode: coupon?.code ?? null,
+      couponState: coupon ? 'reserved' : null,
+      captureMethod: body.captureMethod,
+      status: 'pending',
+    })
+    .onConflict(['customer_id', 'idempotency_key'])
+    .ignore()
+    .returning('*');
+  // A concurrent request with the same key won the insert (in a transaction: this coupon reservation rolls back).
+  if (rows.length === 0) throw new LostInsertRace();
+  return Payment.fromDatabaseJson(rows[0]);
 }
 
-/** Records the payment's PaymentIntent and the client secret its payer confirms with, unless an earlier attempt already did. */
-export async function attachPaymentIntent(db: Db, paymentId: string, intentId: string, clientSecret: string | null): Promise<void> {
-  await Payment.query(db)
-    .findById(paymentId)
+/**
+ * Records the payment's PaymentIntent and the client secret its payer confirms with, unless an earlier attempt already
+ * did; answers the recorded ones (the update's own row, or the earlier attempt's read back).
+ */
+export async function attachPaymentIntent(db: Db, paymentId: string, intentId: string, clientSecret: string | null): Promise<Payment> {
+  const [attached] = await Payment.query(db)
+    .where('id', paymentId)
     .whereNull('stripePaymentIntentId')
-    .patch({ stripePaymentIntentId: intentId, stripeClientSecret: clientSecret, updatedAt: new Date() });
+    .patch({ stripePaymentIntentId: intentId, stripeClientSecret: clientSecret, updatedAt: new Date() })
+    .returning('*');
+  return attached ?? ((await findPayment(db, paymentId)) as Payment);
 }
 
 const MOVES_FROM: Partial<Record<PaymentStatus, PaymentStatus[]>> = {
@@ -155,19 +174,22 @@ export async function recordPaymentStatus(db: Db, paymentId: string, status: Pay
   await db.transaction(async (trx) => {
     const payment = await Payment.query(trx).findById(paymentId).whereIn('status', MOVES_FROM[status] ?? []).forUpdate();
     if (payment) {
-      await Payment.query(trx)
-        .findById(paymentId)
-        .patch({ status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null, updatedAt: new Date() });
+      const moved = await patchPayment(trx, paymentId, { status, ...closedStatus, failureCode: failure.code ?? null, failureReason: failure.reason ?? null });
       if (CLOSING.has(status) && failure.code !== 'processing_error') await settleCouponUse(trx, payment, 'released');
-      if (status === 'failed' || status === 'canceled') await reportPayment(trx, paymentId, `payment.${status}`);
+      if (status === 'failed' || status === 'canceled') await reportPayment(trx, moved, `payment.${status}`);
     }
     if (failedRun) await reportRunFailed(trx, failedRun);
   });
 }
 
+/** Patches a payment (its row locked by the caller) and answers the row as the patch left it, in one statement. */
+async function patchPayment(trx: Knex.Transaction, paymentId: string, patch: Partial<Payment>): Promise<Payment> {
+  const [patched] = await Payment.query(trx).where('id', paymentId).patch({ ...patch, updatedAt: new Date() }).returning('*');
+  return patched;
+}
+
 /** The payment's event, with its GET body as it is in this transaction. */
-async function reportPayment(trx: Knex.Transaction, paymentId: string, type: 'payment.succeeded' | 'payment.failed' | 'payment.canceled'): Promise<void> {
-  const payment = (await findPayment(trx, paymentId)) as Payment;
+async function reportPayment(trx: Knex.Transaction, payment: Payment, type: 'payment.succeeded' | 'payment.failed' | 'payment.canceled'): Promise<void> {
   await recordOutboxEvent(trx, type, { payment: payment.toView() });
 }
 
@@ -189,7 +211,7 @@ export async function recordCapture(db: Db, paymentId: string): Promise<void> {
     if (!payment || (payment.status !== 'pending' && payment.status !== 'requires_capture')) return;
     await postCapture(trx, payment);
     await settleCouponUse(trx, payment, 'redeemed');
-    await Payment.query(trx).findById(paymentId).patch({ status: 'succeeded', closedStatus: 'succeeded', capturedAt: new Date(), updatedAt: new Date() });
-    await reportPayment(trx, paymentId, 'payment.succeeded');
+    const captured = await patchPayment(trx, paymentId, { status: 'succeeded', closedStatus: 'succeeded', capturedAt: new Date() });
+    await reportPayment(trx, captured, 'payment.succeeded');
   });
 }

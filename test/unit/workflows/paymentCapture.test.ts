@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { expect } from 'chai';
+import { temporal } from '@temporalio/proto';
 import type { PaymentActivities } from '../../../activities/payments';
 import type { paymentCapture } from '../../../workflows/paymentCapture';
 import {
@@ -23,6 +24,7 @@ import { waitFor } from '../../support/wait';
 import { ActivityMocks, rejectionOf, unreachable, untilStage, useWorkflowRunner } from '../../support/workflowEnv';
 
 const TTL_HOURS = 72;
+const { EventType } = temporal.api.enums.v1;
 
 /** The ApplicationFailure type and message a rejected Update carries. */
 function rejection(err: unknown) {
@@ -35,7 +37,7 @@ type Payment = WorkflowHandle<typeof paymentCapture>;
 
 /** Stripe and the ledger answering as they do for a payment that goes through. */
 function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
-  return new ActivityMocks<PaymentActivities>({
+  const mocks = new ActivityMocks<PaymentActivities>({
     reopenFailedPayment: async () => undefined,
     createPaymentIntent: async () => ({ intentId: 'pi_unit', clientSecret: 'pi_unit_secret_unit' }),
     confirmPaymentIntent: async () => 'processing',
@@ -46,6 +48,15 @@ function paymentMocks(overrides: Partial<PaymentActivities> = {}) {
     recordPaymentStatus: async () => undefined,
     ...overrides,
   });
+  // The first step of a run (one local activity) is the two as activities/payments.ts composes them: the recorded
+  // calls show which of them ran, attempt by attempt.
+  const { reopenFailedPayment, createPaymentIntent } = mocks.activities as PaymentActivities;
+  const openPaymentIntent: PaymentActivities['openPaymentIntent'] = async (paymentId, options) => {
+    await reopenFailedPayment(paymentId);
+    return createPaymentIntent(paymentId, options);
+  };
+  Object.assign(mocks.activities, { openPaymentIntent });
+  return mocks;
 }
 
 /** A verified Stripe webhook as the API signals it. */
@@ -188,6 +199,25 @@ describe('paymentCapture workflow (mocked activities)', function () {
       expect(secret).to.equal('pi_unit_secret_unit');
       expect(mocks.argsOf('createPaymentIntent')).to.deep.equal([[input.paymentId, { serverSide: false }]]);
       expect(mocks.names()).to.not.include('confirmPaymentIntent');
+    });
+
+    it('reopens the record and creates the intent in one local activity in the first workflow task, scheduling no activity task', async () => {
+      const input = payment('automatic');
+      const mocks = paymentMocks();
+      const events = await run([input], mocks, async (handle) => {
+        await handle.executeUpdate(clientSecretUpdate);
+        await handle.signal(stripeEventSignal, webhook('payment_intent.succeeded'));
+        await handle.result();
+        return (await handle.fetchHistory()).events ?? [];
+      });
+      // Everything the first workflow task decided is recorded before the second one is scheduled.
+      const secondTask = events.findIndex((e, i) => i > 1 && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+      const localActivities = events.flatMap((e, i) => (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? [i] : []));
+      expect(localActivities).to.have.length(1);
+      expect(localActivities[0], 'its marker in the first task').to.be.below(secondTask);
+      const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      expect(scheduled).to.deep.equal(['recordCapture']);
+      expect(mocks.names()).to.deep.equal(['reopenFailedPayment', 'createPaymentIntent', 'recordCapture']);
     });
 
     it('a run that fails before the intent exists answers the Update with null', async () => {
