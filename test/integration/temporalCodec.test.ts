@@ -53,9 +53,13 @@ function payloadsOf(node: unknown, found: Array<{ metadata: Record<string, strin
     if (record.metadata && typeof record.metadata === 'object' && 'encoding' in record.metadata) {
       found.push(record as { metadata: Record<string, string>; data?: string });
     } else {
-      // Search attributes are indexed by the server and patch markers written by the SDK's core, never
-      // encoded: they hold ids only (Domain, BusinessKey, a patch id).
-      Object.entries(record).filter(([name]) => !UNENCODED.has(name)).forEach(([, value]) => payloadsOf(value, found));
+      // Search attributes are indexed by the server; patch markers and a local activity marker's own `data` (seq,
+      // attempt, activity id and type, times) are written by the SDK's core. None is encoded and all hold ids only
+      // (Domain, BusinessKey, a patch id, an activity type); the local activity's `result` is ours and is encoded.
+      for (const [name, value] of Object.entries(record).filter(([key]) => !UNENCODED.has(key))) {
+        const localActivityDetails = name === 'details' && record.markerName === 'core_local_activity';
+        payloadsOf(localActivityDetails ? { ...(value as object), data: undefined } : value, found);
+      }
     }
   }
   return found;
