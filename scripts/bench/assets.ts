@@ -19,6 +19,7 @@ import { installRuntime } from '../../workers/runtime';
 import { readFixture, uploadAsset } from '../../test/support/assets';
 import { call, tokenFor } from '../../test/support/http';
 import { closeShared, createWorker, shared, startApi, temporalClient } from '../../test/support/shared';
+import { loadShape } from './loop';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '1' } },
@@ -27,21 +28,10 @@ const RUNS = Number(values.runs);
 const CONCURRENCY = Number(values.concurrency);
 const tempDirs: string[] = [];
 
-/** `runs` calls of `once`, at most `concurrency` in flight, after as many warm-up calls at once. */
+/** `runs` calls of `once`, at most `concurrency` in flight, after as many warm-up calls at once (first LibreOffice/sharp/pdftoppm start, first connections). */
 async function perMinute(runs: number, concurrency: number, once: () => Promise<void>): Promise<number> {
-  // warm-up: first LibreOffice/sharp/pdftoppm start, first connections
-  await Promise.all(Array.from({ length: concurrency }, once));
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < runs) {
-      next += 1;
-      await once();
-    }
-  };
-  const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, lane));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return (runs / seconds) * 60;
+  await loadShape(concurrency, concurrency, once);
+  return (await loadShape(runs, concurrency, once)).perSecond * 60;
 }
 
 async function bareConverter(fixture: string): Promise<() => Promise<void>> {

@@ -1,4 +1,4 @@
-// The load loop the start benches share (bench:starts, bench:payments): omes' GenericExecutor, a fixed
+// The load loop the benches share (bench:starts, bench:payments, bench:assets): omes' GenericExecutor, a fixed
 // number of iterations, at most `concurrency` in flight, a new one begun as soon as one ends, each
 // iteration's latency recorded.
 

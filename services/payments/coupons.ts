@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { raw } from 'objection';
 import { Coupon, type Payment } from '../../db/models/Payment';
 import type { Db } from '../../lib/db';
 import { conflict, notFound, unprocessable } from '../../lib/errors';
@@ -53,14 +54,15 @@ export async function couponByCode(db: Db, code: string): Promise<Coupon> {
  * both take the last use.
  */
 export async function reserveCoupon(trx: Knex.Transaction, code: string): Promise<Coupon> {
-  const taken = (await trx('coupons')
+  const [taken] = await Coupon.query(trx)
     .where({ code })
     .whereRaw('(expires_at IS NULL OR expires_at > now())')
     .whereRaw('(max_redemptions IS NULL OR times_redeemed + times_reserved < max_redemptions)')
-    .update({ timesReserved: trx.raw('times_reserved + 1') })
-    .returning('code')) as unknown[];
+    .patch({ timesReserved: raw('times_reserved + 1') })
+    .returning('*');
+  if (taken) return taken;
+  // Not taken: the row tells a used-up coupon from an unknown or expired one.
   const coupon = await Coupon.query(trx).findById(code);
-  if (taken.length > 0 && coupon) return coupon;
   if (coupon && (!coupon.expiresAt || coupon.expiresAt > new Date())) {
     throw unprocessable('COUPON_EXHAUSTED', `coupon ${code} has no uses left`);
   }

@@ -10,7 +10,7 @@ import { reserveCoupon, settleCouponUse } from './coupons';
 import { postCapture } from './ledger';
 import { activePrice } from './prices';
 import { priceOf, taxRateOf } from './pricing';
-import type { PaymentSettings } from './settings';
+import { checkCurrencyAllowed, type PaymentSettings } from './settings';
 import { recordOutboxEvent, reportRunFailed, type FailedRun } from '../notifications/outbox';
 
 export interface PaymentFailure {
@@ -108,9 +108,7 @@ async function insertPayment(
   const taxRegion = taxRegionOf(settings, request);
   const taxRate = taxRateOf(settings.taxTable, taxRegion);
   const charge = await chargeOf(db, body);
-  if (!settings.allowedCurrencies.includes(charge.currency)) {
-    throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
-  }
+  checkCurrencyAllowed(settings, charge.currency);
   const coupon = await reserve();
   const price = priceOf({
     amountCents: charge.amountCents,

@@ -9,7 +9,7 @@ import { decodeCursor, page } from '../../lib/pagination';
 import type { CreatePriceBody, PriceView, UpdatePriceBody } from '../../schemas/payments';
 import { recordAuditEvent, type AuditContext } from '../audit';
 import { DEFAULT_PAGE_SIZE, type Page, type PageQuery } from '../page';
-import type { PaymentSettings } from './settings';
+import { checkCurrencyAllowed, type PaymentSettings } from './settings';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,19 +33,12 @@ export async function activePrice(db: Db | Knex.Transaction, id: string): Promis
   return price;
 }
 
-function checkCurrency(settings: PaymentSettings, currency: string | undefined): void {
-  if (currency !== undefined && !settings.allowedCurrencies.includes(currency)) {
-    throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
-  }
-}
-
 export async function createPrice(db: Db, settings: PaymentSettings, body: CreatePriceBody, by: AuditContext): Promise<PaymentPrice> {
-  checkCurrency(settings, body.currency);
+  checkCurrencyAllowed(settings, body.currency);
   return db.transaction(async (trx) => {
-    const [row] = (await trx('payment_prices')
+    const price = await PaymentPrice.query(trx)
       .insert({ id: randomUUID(), description: body.description, amountCents: body.amountCents, currency: body.currency, active: body.active ?? true })
-      .returning('id')) as Array<{ id: string }>;
-    const price = (await PaymentPrice.query(trx).findById(row.id)) as PaymentPrice;
+      .returning('*');
     await recordAuditEvent(trx, { ...by, action: 'price.create', target: `price:${price.id}`, reason: body.reason, after: price.toView() }, 'succeeded');
     return price;
   });
@@ -53,13 +46,12 @@ export async function createPrice(db: Db, settings: PaymentSettings, body: Creat
 
 /** Changes a price for payments created from now on; payments already made keep what they were charged. */
 export async function updatePrice(db: Db, settings: PaymentSettings, id: string, body: UpdatePriceBody, by: AuditContext): Promise<PaymentPrice> {
-  checkCurrency(settings, body.currency);
+  if (body.currency !== undefined) checkCurrencyAllowed(settings, body.currency);
   const { reason, ...change } = body;
   return db.transaction(async (trx) => {
     const before = await PaymentPrice.query(trx).findById(id).forUpdate();
     if (!before) throw notFound('price');
-    await PaymentPrice.query(trx).findById(id).patch({ ...change, updatedAt: new Date() });
-    const after = (await PaymentPrice.query(trx).findById(id)) as PaymentPrice;
+    const [after] = await PaymentPrice.query(trx).where('id', id).patch({ ...change, updatedAt: new Date() }).returning('*');
     await recordAuditEvent(trx, { ...by, action: 'price.update', target: `price:${id}`, reason, before: before.toView(), after: after.toView() }, 'succeeded');
     return after;
   });

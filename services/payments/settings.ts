@@ -1,4 +1,5 @@
 import type { Config } from '../../lib/config';
+import { unprocessable } from '../../lib/errors';
 
 /** The slice of configuration the payment rules read. */
 export interface PaymentSettings {
@@ -22,4 +23,11 @@ export function paymentSettingsOf(config: Config): PaymentSettings {
     maxCouponPercentage: config.PAYMENTS_MAX_COUPON_PERCENTAGE,
     reportingTimezone: config.PAYMENTS_REPORTING_TIMEZONE,
   };
+}
+
+/** Payments and prices are taken only in the configured currencies. */
+export function checkCurrencyAllowed(settings: PaymentSettings, currency: string): void {
+  if (!settings.allowedCurrencies.includes(currency)) {
+    throw unprocessable('CURRENCY_NOT_ALLOWED', `payments are taken in ${settings.allowedCurrencies.join(',')}`);
+  }
 }
